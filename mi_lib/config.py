@@ -101,3 +101,11 @@ class RunPaths:
     def product(self, name: str) -> Path:
         """Path of the product ``name`` of this run."""
         return self.derived / name
+
+
+def progress_bar(iterable, total: int | None = None, desc: str = "", enabled: bool = True):
+    """``tqdm.auto`` progress over ``iterable``; silent under CI (``CI`` set) or when disabled."""
+    from tqdm.auto import tqdm
+
+    quiet = (not enabled) or bool(os.environ.get("CI"))
+    return tqdm(iterable, total=total, desc=desc, disable=quiet, leave=False)
