@@ -31,7 +31,7 @@ reports: $(STAMP) ## execute every notebook into reports/$(PROFILE)/ as HTML + i
 	$(PY) -m mi_lib.reports --profile $(PROFILE)
 
 test: $(STAMP) ## unit tests + every notebook at the smoke profile (nbval-lax), in parallel
-	MI_PROFILE=smoke $(PY) -m pytest -n $(JOBS) --dist loadscope \
+	MI_PROFILE=smoke OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadscope \
 		--nbval-lax --nbval-current-env -p no:cacheprovider tests notebooks
 
 bench: $(STAMP) ## run the benchmarks into reports/bench/benchmarks.json
