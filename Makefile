@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install the project (torch 2.13.0 CPU build pinned)
 
-reports: $(STAMP) ## execute every notebook into reports/$(PROFILE)/ as HTML + index.html
+reports: $(STAMP) ## execute every notebook into reports/<profile>/ as HTML + index.html
 	$(PY) -m mi_lib.reports --profile $(PROFILE)
 
 test: $(STAMP) ## unit tests + every notebook at the smoke profile (nbval-lax), in parallel
