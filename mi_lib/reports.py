@@ -18,7 +18,7 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .config import check_profile, project_root
@@ -34,7 +34,6 @@ class NotebookRun:
     error: str = ""
     html: str = ""
     executed: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def git_commit(root: Path) -> str:

@@ -6,20 +6,22 @@ import pytest
 from mi_lib.cohort import SyntheticCohortSpec, synthesize_cohort
 
 
+def _mirrored_pair_cohort(factory, handedness):
+    """The same 8 subjects (seed 11), all drawn with one image handedness."""
+    root = factory.mktemp(f"cohort_{handedness}")
+    synthesize_cohort(root, SyntheticCohortSpec(
+        territory_counts={"LAD": 3, "LCX": 2, "RCA": 3}, seed=11, handedness=handedness))
+    return root
+
+
 @pytest.fixture(scope="session")
 def cohort_right(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cohort_right")
-    synthesize_cohort(root, SyntheticCohortSpec(
-        territory_counts={"LAD": 3, "LCX": 2, "RCA": 3}, seed=11, handedness="right"))
-    return root
+    return _mirrored_pair_cohort(tmp_path_factory, "right")
 
 
 @pytest.fixture(scope="session")
 def cohort_left(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cohort_left")
-    synthesize_cohort(root, SyntheticCohortSpec(
-        territory_counts={"LAD": 3, "LCX": 2, "RCA": 3}, seed=11, handedness="left"))
-    return root
+    return _mirrored_pair_cohort(tmp_path_factory, "left")
 
 
 @pytest.fixture
