@@ -11,6 +11,10 @@ Geometry (pixel units; slice k at long-axis coordinate l_k = k / (n_slices - 1))
 * epicardium  x^2 + y^2 <= R_epi^2  (1 - (z/H)^2),   z_k = l_k * apex_depth * H
 * endocardium x^2 + y^2 <= R_endo^2 (1 - (z/H_endo)^2),  H_endo = endo_length * H
 
+with H = ``long_axis`` pixels (70 by default, twice the epicardial radius, the usual
+long-to-short axis ratio of an LV), so slices are ``slice_spacing`` = 3.15 pixels apart.
+Only 3D geometry (the 3D infarct models) uses H; the slices themselves do not depend on it.
+
 so the basal slice (l = 0) is the equator of both semi-ellipsoids, the cavity closes
 just above the last slice (apex_depth > endo_length), and the apical slice is a small
 disc of myocardium. The reference's coordinates are analytic: ``r`` is the relative
@@ -26,7 +30,7 @@ from the apex; ``c`` increases counter-clockwise on screen.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 
 import numpy as np
@@ -44,6 +48,7 @@ class ReferenceAnatomy:
     endo_length: float = 0.88
     anterior_angle_deg: float = 120.0
     septal_fraction: float = 1 / 3
+    long_axis: float = 70.0
 
     def __post_init__(self):
         if not 0 < self.r_endo < self.r_epi:
@@ -54,6 +59,8 @@ class ReferenceAnatomy:
             raise ValueError("need 0 < endo_length < apex_depth < 1")
         if self.n_slices < 2:
             raise ValueError("need at least 2 slices")
+        if self.long_axis <= 0:
+            raise ValueError("need long_axis > 0")
 
     def attrs(self) -> dict:
         """The geometry as netCDF-friendly attributes (prefixed ``reference_``)."""
@@ -61,7 +68,9 @@ class ReferenceAnatomy:
 
     @classmethod
     def from_attrs(cls, attrs: dict) -> ReferenceAnatomy:
-        kw = {k[len("reference_"):]: v for k, v in attrs.items() if k.startswith("reference_")}
+        known = {f.name for f in fields(cls)}
+        kw = {k[len("reference_"):]: v for k, v in attrs.items()
+              if k.startswith("reference_") and k[len("reference_"):] in known}
         kw["grid_size"] = int(kw["grid_size"])
         kw["n_slices"] = int(kw["n_slices"])
         return cls(**{k: (v.item() if hasattr(v, "item") else v) for k, v in kw.items()})
@@ -70,6 +79,16 @@ class ReferenceAnatomy:
     def l(self) -> np.ndarray:
         """Long-axis coordinate of each slice (0 base -> 1 apex)."""
         return np.linspace(0.0, 1.0, self.n_slices)
+
+    @property
+    def slice_spacing(self) -> float:
+        """Distance between consecutive slices, in pixels."""
+        return self.apex_depth * self.long_axis / (self.n_slices - 1)
+
+    @property
+    def endo_long_axis(self) -> float:
+        """Long semi-axis of the endocardial semi-ellipsoid, in pixels."""
+        return self.endo_length * self.long_axis
 
     @property
     def centre(self) -> float:
