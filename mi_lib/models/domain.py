@@ -173,6 +173,29 @@ class Domain:
                 "zone_l": float(self.zone_l), **self.reference.attrs()}
 
     # --- construction ----------------------------------------------------------------
+    @staticmethod
+    def _slices(reference: ReferenceAnatomy, dims: int, slice_index: int | None) -> np.ndarray:
+        if dims not in (2, 3):
+            raise ValueError(f"dims must be 2 or 3, got {dims!r}")
+        n = reference.n_slices
+        if dims == 3:
+            return np.arange(n)
+        k = n // 2 if slice_index is None else int(slice_index)
+        if not 0 <= k < n:
+            raise ValueError(f"slice_index {k} outside the reference's {n} slices")
+        return np.array([k])
+
+    @classmethod
+    def from_reference(cls, reference: ReferenceAnatomy, dims: int = 2, *,
+                       start_c: float = 0.0, start_l: float = 0.5,
+                       slice_index: int | None = None, zone_deg: float = 10.0,
+                       zone_l: float = 0.05) -> Domain:
+        """The domain of a reference anatomy with a given start zone centre."""
+        slices = cls._slices(reference, dims, slice_index)
+        return cls(mask=reference.myocardium[slices], slices=slices, reference=reference,
+                   start_c=float(start_c), start_l=float(start_l), zone_c=zone_deg / 360.0,
+                   zone_l=zone_l)
+
     @classmethod
     def from_population(cls, population, dims: int = 2, *, slice_index: int | None = None,
                         zone_deg: float = 10.0, zone_l: float = 0.05,
@@ -185,22 +208,13 @@ class Domain:
         and the mean of their long-axis coordinate; subjects without infarct voxels in
         the domain are left out).
         """
-        if dims not in (2, 3):
-            raise ValueError(f"dims must be 2 or 3, got {dims!r}")
         reference = ReferenceAnatomy.from_attrs(population.attrs)
         myo = np.asarray(population["myocardium"].values, bool)
         if myo.shape != reference.myocardium.shape:
             raise ValueError(
                 f"population myocardium has shape {myo.shape} but its reference attributes "
                 f"describe {reference.myocardium.shape}: rebuild population.nc with notebook 01")
-        n = reference.n_slices
-        if dims == 2:
-            k = n // 2 if slice_index is None else int(slice_index)
-            if not 0 <= k < n:
-                raise ValueError(f"slice_index {k} outside the reference's {n} slices")
-            slices = np.array([k])
-        else:
-            slices = np.arange(n)
+        slices = cls._slices(reference, dims, slice_index)
         mask = myo[slices]
         infarct = np.asarray(population["infarct"].values[:, slices]) > threshold
         start_c, start_l = infarct_centre(infarct, mask, reference, slices)
