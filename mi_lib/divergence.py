@@ -31,8 +31,8 @@ against which the estimators are tested.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 from scipy.spatial.distance import cdist
+from scipy.special import logsumexp
 
 
 def _check(name: str, x) -> np.ndarray:

@@ -50,7 +50,7 @@ class CMASettings:
         is the identity.
     max_generations : generation limit (500).
     energy_threshold : stop when the energy at the mean, averaged over the last
-        ``energy_window`` generations, falls below it (0.004).
+        ``energy_window`` generations, falls below it (0.004); ``None`` disables it.
     n_synthetic : synthetic samples per candidate (100).
     window, tol_mean, tol_cov : stagnation test, see :func:`stagnation`.
     n_final : fresh draws on which the final mean's energy is re-estimated.
@@ -63,7 +63,7 @@ class CMASettings:
     x0: float = 2.0
     sigma0: float = 1.0
     max_generations: int = 500
-    energy_threshold: float = 0.004
+    energy_threshold: float | None = 0.004
     energy_window: int = 5
     n_synthetic: int = 100
     window: int = 40
@@ -235,7 +235,8 @@ class Result:
                 "run_seconds": self.seconds,
                 "description": "CMA-ES population-based personalization of a stochastic "
                                "infarct model (paper 000 §2.3); physical = unit * |x|",
-                **{f"cma_{k}": v for k, v in asdict(self.settings).items()},
+                **{f"cma_{k}": ("none" if v is None else v)
+                   for k, v in asdict(self.settings).items()},
                 **{f"domain_{k}": (str(v) if isinstance(v, list) else v)
                    for k, v in dom.describe().items()},
             },
@@ -288,12 +289,13 @@ def personalize(model: InfarctModel, real: np.ndarray, settings: CMASettings | N
             e = energy(model.physical(np.vstack([x, mean])), draws)
             es.tell(list(x), e[:-1].tolist())
             for k, v in zip(keys, (float(e[:-1].min()), float(np.median(e[:-1])), float(e[-1]),
-                                   mean, cov, sigma, time.perf_counter() - t0)):
+                                   mean, cov, sigma, time.perf_counter() - t0), strict=True):
                 h[k].append(v)
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(energy=f"{np.median(h['energy_at_mean'][-5:]):.4f}")
             recent = h["energy_at_mean"][-s.energy_window:]
-            if len(recent) == s.energy_window and np.mean(recent) < s.energy_threshold:
+            if (s.energy_threshold is not None and len(recent) == s.energy_window
+                    and np.mean(recent) < s.energy_threshold):
                 stop = "energy_threshold"
                 break
             if g + 1 >= s.window:

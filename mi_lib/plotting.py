@@ -143,3 +143,9 @@ def transport_agreement(pop):
     axes[0].legend(frameon=False)
     fig.tight_layout()
     return fig
+
+
+# --- infarct models (notebook 02) ---------------------------------------------------
+
+
+# --- personalization (notebook 03) -----------------------------------------------------

@@ -68,3 +68,78 @@ def population(paths: RunPaths, profile: str, cohort_dir: str | Path | None = No
     ds.attrs["profile"] = profile
     write_netcdf(target, ds)
     return xr.load_dataset(target)
+
+
+POPULATION_VARIABLES = ("infarct", "myocardium")
+
+
+def open_population(path: str | Path):
+    """Load a ``population.nc`` (ours or one made elsewhere in the same format) and check
+    it, with an error naming the file, the problem and the fix."""
+    import xarray as xr
+
+    path = Path(path).expanduser()
+    fix = "write it with notebook 01 (or mi_lib.products.population) or follow data/README.md"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such population file; {fix}")
+    try:
+        ds = xr.load_dataset(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
+        raise ValueError(f"{path}: not a readable netCDF file ({exc}); {fix}") from exc
+    missing = [v for v in POPULATION_VARIABLES if v not in ds]
+    if missing:
+        raise ValueError(f"{path}: missing variable(s) {missing}; {fix}")
+    if ds["infarct"].dims != ("subject", "slice", "y", "x"):
+        raise ValueError(f"{path}: infarct has dims {ds['infarct'].dims}, expected "
+                         f"(subject, slice, y, x); {fix}")
+    if ds["myocardium"].shape != ds["infarct"].shape[1:]:
+        raise ValueError(f"{path}: myocardium {ds['myocardium'].shape} does not match the "
+                         f"infarct grid {ds['infarct'].shape[1:]}; {fix}")
+    if not any(k.startswith("reference_") for k in ds.attrs):
+        raise ValueError(f"{path}: no reference_* attributes (the reference geometry); {fix}")
+    if ds.sizes["subject"] < 2:
+        raise ValueError(f"{path}: needs at least 2 subjects, has {ds.sizes['subject']}")
+    return ds
+
+
+def personalization_name(model: str, divergence: str, dims: int) -> str:
+    return f"personalization_{model}_{divergence}_{dims}d.nc"
+
+
+def personalization(paths: RunPaths, profile: str, model: str, divergence: str = "kl",
+                    dims: int = 2, *, population_path: str | Path | None = None,
+                    overrides: dict | None = None, rebuild: bool = False,
+                    progress: bool = True):
+    """The run's ``personalization_<model>_<divergence>_<dims>d.nc``, computed if missing
+    or made with other settings. ``population_path`` defaults to the run's population
+    (built on demand); ``overrides`` replace the profile's CMA-ES settings."""
+    import xarray as xr
+
+    from .models import Domain, make_model
+    from .personalization import CMASettings, personalize
+
+    kw = settings(profile)["personalization"]
+    kw.update(overrides or {})
+    cma_settings = CMASettings(**kw)
+    target = paths.product(personalization_name(model, divergence, dims))
+    if population_path:
+        source = Path(population_path).expanduser().resolve()
+        pop = open_population(source)
+    else:
+        source = paths.product(POPULATION).resolve()
+        pop = population(paths, profile, progress=progress)
+    wanted = {f"cma_{k}": ("none" if v is None else v) for k, v in asdict(cma_settings).items()}
+    wanted["population"] = str(source)
+    if target.is_file() and not rebuild:
+        ds = xr.load_dataset(target)
+        if all(ds.attrs.get(k) == v for k, v in wanted.items()):
+            return ds
+    domain = Domain.from_population(pop, dims)
+    infarct_model = make_model(model, domain)
+    result = personalize(infarct_model, domain.real_samples(pop), cma_settings, divergence,
+                         progress=progress)
+    ds = result.to_dataset(pop)
+    ds.attrs["population"] = str(source)
+    ds.attrs["profile"] = profile
+    write_netcdf(target, ds)
+    return xr.load_dataset(target)

@@ -41,7 +41,7 @@ def test_pack_unpack_and_images_round_trip(domain):
 def test_runs_cover_the_myocardium_exactly(domain):
     runs, n_runs = domain.runs
     seen = np.zeros(domain.n_voxels, int)
-    for iz, iy in zip(*np.nonzero(n_runs)):
+    for iz, iy in zip(*np.nonzero(n_runs), strict=True):
         for r in range(n_runs[iz, iy]):
             x0, x1, first = runs[iz, iy, r]
             assert domain.mask[iz, iy, x0:x1 + 1].all()

@@ -86,7 +86,7 @@ class Domain:
             for iy in range(ny):
                 first = np.flatnonzero(edges[iz, iy] == 1)
                 last = np.flatnonzero(edges[iz, iy] == -1) - 1
-                for r, (a, b) in enumerate(zip(first, last)):
+                for r, (a, b) in enumerate(zip(first, last, strict=True)):
                     runs[iz, iy, r] = (a, b, idx[iz, iy, a])
         return runs, n_runs.astype(np.int64)
 
