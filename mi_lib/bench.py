@@ -90,6 +90,68 @@ def _preprocessing_cohort(runs: int) -> dict:
                          "reference": "80x80x21, radii 21/35 px"}}
 
 
+def _standard_population():
+    """The standard-profile population (built once under ``data/derived/bench``)."""
+    from .config import RunPaths
+    from .products import population
+
+    return population(RunPaths("bench"), "standard", progress=False)
+
+
+def _personalization_runs(runs: int, max_generations: int | None, window: int | None):
+    """Paper-settings CMA-ES runs (2D, KL) of both models; returns per-model results."""
+    from .models import Domain, make_model
+    from .personalization import CMASettings, personalize
+
+    pop = _standard_population()
+    domain = Domain.from_population(pop, 2)
+    real = domain.real_samples(pop)
+    kw = {"energy_threshold": None}
+    if max_generations:
+        kw.update(max_generations=max_generations, window=window)
+    out = {}
+    for name in ("iterative", "elliptical"):
+        model = make_model(name, domain)
+        personalize(model, real, CMASettings(max_generations=2, n_final=1), progress=False)  # compile
+        out[name] = [personalize(model, real, CMASettings(seed=r, **kw), "kl", progress=False)
+                     for r in range(runs)]
+    return out, len(real), domain.n_voxels
+
+
+@benchmark("personalization.generation")
+def _personalization_generation(runs: int) -> dict:
+    """One CMA-ES generation at the paper's settings in 2D: 100 candidates x 100
+    synthetic infarcts against the 123 real ones (generate, distances, KL, update);
+    the first 30 generations of each model's run, pooled."""
+    results, n_real, n_vox = _personalization_runs(runs, 30, 1000)
+    times = [t for res in results.values() for r in res for t in r.history["seconds"]]
+    per_model = {name: statistics.median([t for r in res for t in r.history["seconds"]])
+                 for name, res in results.items()}
+    return {"times": times, "unit": "s",
+            "settings": {"popsize": 100, "mu": 15, "n_synthetic": 100, "n_real": n_real,
+                         "myocardial_pixels": n_vox, "dims": 2, "divergence": "kl",
+                         "generations_timed_per_model": 30 * runs,
+                         "median_per_model_s": per_model}}
+
+
+@benchmark("personalization.run")
+def _personalization_run(runs: int) -> dict:
+    """A whole personalization at the paper's settings in 2D (KL, up to 500
+    generations, stagnation stop), both models; one time per model and seed."""
+    results, n_real, n_vox = _personalization_runs(runs, None, None)
+    times = [r.seconds for res in results.values() for r in res]
+    return {"times": times, "unit": "s",
+            "settings": {"popsize": 100, "mu": 15, "n_synthetic": 100, "n_real": n_real,
+                         "myocardial_pixels": n_vox, "dims": 2, "divergence": "kl",
+                         "max_generations": 500,
+                         "generations": {name: [r.n_generations for r in res]
+                                         for name, res in results.items()},
+                         "stop_reasons": {name: [r.stop_reason for r in res]
+                                          for name, res in results.items()},
+                         "seconds": {name: [round(r.seconds, 2) for r in res]
+                                     for name, res in results.items()}}}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", default=None, help="benchmark names to run")

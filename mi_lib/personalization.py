@@ -319,3 +319,62 @@ def personalize(model: InfarctModel, real: np.ndarray, settings: CMASettings | N
     return Result(model=model, divergence=divergence, settings=s, history=history,
                   final_x=final_x, final_energy=final, stop_reason=stop,
                   seconds=time.perf_counter() - start)
+
+
+def evaluate(model: InfarctModel, real: np.ndarray, theta: np.ndarray, divergence: str = "kl",
+             n_replicates: int = 20, n_synthetic: int = 100, seed: int = 0,
+             n_neighbors: int = 10) -> np.ndarray:
+    """Energies of physical parameters ``theta (m,)`` on ``n_replicates`` fresh draws."""
+    energy = Energy(model, real, divergence, n_neighbors)
+    theta = np.atleast_2d(np.asarray(theta, float))
+    return np.array([energy(theta, model.draw(n_synthetic, np.random.default_rng([seed, r])))[0]
+                     for r in range(n_replicates)])
+
+
+def split_half_divergence(model: InfarctModel, real: np.ndarray, divergence: str = "kl",
+                          n_splits: int = 20, seed: int = 0, n_neighbors: int = 10) -> np.ndarray:
+    """The divergence between two random halves of the real population, ``n_splits``
+    times: the noise floor of the energy, i.e. what a perfect model would score with
+    populations of that size."""
+    real = np.asarray(real, bool)
+    rng = np.random.default_rng(seed)
+    q = len(real)
+    out = []
+    for _ in range(n_splits):
+        idx = rng.permutation(q)
+        a, b = idx[: q // 2], idx[q // 2:]
+        energy = Energy(model, real[b], divergence, n_neighbors)
+        out.append(energy.of_bits(model.domain.pack(real[a])[None])[0])
+    return np.array(out)
+
+
+def summary_table(runs: dict, window: int | None = None):
+    """One row per personalization product: stop, generations, time, energies and the
+    final physical parameters.
+
+    ``runs`` maps ``(model, divergence)`` to a ``personalization_*.nc`` dataset. The
+    stability columns give, over the last ``window`` generations (the stagnation window
+    by default), the standard deviation of each physical parameter of the search mean
+    relative to its final value.
+    """
+    import pandas as pd
+
+    rows = []
+    for (model, divergence), ds in runs.items():
+        first = float(ds["energy_median"][0])
+        final = ds["final_energy"].values
+        w = int(window or ds.attrs.get("cma_window", 40))
+        tail = ds["mean_physical"].values[-w:]
+        row = {"model": model, "divergence": divergence, "dims": int(ds.attrs["dims"]),
+               "generations": int(ds.attrs["n_generations"]), "stop": ds.attrs["stop_reason"],
+               "seconds": round(float(ds.attrs["run_seconds"]), 1),
+               "energy_first_median": first, "energy_final": float(final.mean()),
+               "energy_final_sd": float(final.std(ddof=1)) if len(final) > 1 else np.nan,
+               "final_over_first": float(final.mean()) / first}
+        for name, value, rel in zip(ds["param"].values, ds["final_physical"].values,
+                                    tail.std(0) / np.maximum(np.abs(tail[-1]), 1e-9),
+                                    strict=True):
+            row[name] = round(float(value), 2)
+            row[f"{name}_rel_sd"] = round(float(rel), 3)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -147,5 +147,393 @@ def transport_agreement(pop):
 
 # --- infarct models (notebook 02) ---------------------------------------------------
 
+INFARCT_COLOURS = ["#ffffff", "#c8c8c8", "#d62728"]  # background, myocardium, infarct
+
+
+def _infarct_image(ax, myocardium: np.ndarray, infarct: np.ndarray, box=None):
+    """Show one 2D infarct (red) on the myocardium (grey), cropped to ``box``."""
+    from matplotlib.colors import ListedColormap
+
+    labels = myocardium.astype(int) + (myocardium & infarct.astype(bool))
+    r0, r1, c0, c1 = box if box is not None else (0, labels.shape[0], 0, labels.shape[1])
+    ax.imshow(labels[r0:r1, c0:c1], cmap=ListedColormap(INFARCT_COLOURS), vmin=-0.5,
+              vmax=2.5, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def start_zone(myocardium, frequency, examples, zone_xy, centre_xy, example_titles=()):
+    """The models' start zone on the mid slice, over the real infarcts.
+
+    Parameters
+    ----------
+    myocardium : bool array (ny, nx)
+        Myocardium of the slice.
+    frequency : array (ny, nx)
+        Fraction of real subjects infarcted at each pixel.
+    examples : bool array (k, ny, nx)
+        A few real infarcts.
+    zone_xy : array (m, 2)
+        Screen ``(x, y)`` points along the start zone (endocardial arc).
+    centre_xy : array (2,)
+        Screen position of the real infarcts' centre of mass (start-zone centre).
+    example_titles : sequence of str
+        Titles of the examples.
+    """
+    import matplotlib.pyplot as plt
+
+    box = _crop(myocardium)
+    n = 1 + len(examples)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 0.8, 3.0), squeeze=False)
+    axes = axes[0]
+    ax = axes[0]
+    r0, r1, c0, c1 = box
+    shown = np.where(myocardium, frequency, np.nan)[r0:r1, c0:c1]
+    ax.imshow(np.where(myocardium, 0.0, np.nan)[r0:r1, c0:c1], cmap="Greys", vmin=0, vmax=4)
+    im = ax.imshow(shown, cmap="Reds", vmin=0, vmax=1, interpolation="nearest")
+    fig.colorbar(im, ax=ax, shrink=0.75, label="fraction of subjects")
+    ax.set_title("real infarct frequency", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for i, pattern in enumerate(examples):
+        _infarct_image(axes[i + 1], myocardium, pattern, box)
+        if i < len(example_titles):
+            axes[i + 1].set_title(example_titles[i], fontsize=9)
+    for ax in axes:
+        ax.plot(zone_xy[:, 0] - c0, zone_xy[:, 1] - r0, "-", color="tab:blue", lw=4,
+                solid_capstyle="butt")
+        ax.plot(centre_xy[0] - c0, centre_xy[1] - r0, "o", color="tab:blue", mec="w", ms=6)
+    fig.suptitle("Start zone of the models (blue arc) around the real infarcts' centre of "
+                 "mass (dot), mid-ventricular slice", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def model_gallery(samples, myocardium, row_labels, title: str = ""):
+    """A grid of 2D model samples: one row per parameter setting, one column per draw.
+
+    Parameters
+    ----------
+    samples : bool array (n_rows, n_cols, ny, nx)
+        Infarct images.
+    myocardium : bool array (ny, nx)
+        Myocardium of the slice.
+    row_labels : sequence of str
+        One label per row (parameter values, statistics), written above the row.
+    title : str
+        Figure title.
+    """
+    import matplotlib.pyplot as plt
+
+    n_rows, n_cols = samples.shape[:2]
+    box = _crop(myocardium)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.55 * n_cols, 1.75 * n_rows + 0.5),
+                             squeeze=False)
+    for i in range(n_rows):
+        for j in range(n_cols):
+            _infarct_image(axes[i, j], myocardium, samples[i, j], box)
+        axes[i, 0].set_title(row_labels[i], loc="left", fontsize=8.5, ha="left")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def parameter_sweeps(table, stats: dict, real: dict | None = None):
+    """Model statistics against one parameter, one line per value of another.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Long form, one row per setting, with columns ``model``, ``x_name``, ``x``,
+        ``line_name``, ``line`` and one column per key of ``stats`` (means), optionally
+        ``<stat>_sd`` (standard deviations over the samples, drawn as bands).
+    stats : dict
+        Column -> axis label; one row of panels per statistic.
+    real : dict, optional
+        Column -> the real population's value, drawn as a dashed line.
+    """
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(table["model"]))
+    fig, axes = plt.subplots(len(stats), len(models), figsize=(5.2 * len(models),
+                             3.2 * len(stats)), squeeze=False)
+    for col, model in enumerate(models):
+        sub = table[table["model"] == model]
+        for row, (stat, label) in enumerate(stats.items()):
+            ax = axes[row, col]
+            for line, grp in sub.groupby("line", sort=True):
+                ax.plot(grp["x"], grp[stat], "o-", ms=3, label=f"{line:g}")
+                if f"{stat}_sd" in grp:
+                    ax.fill_between(grp["x"], grp[stat] - grp[f"{stat}_sd"],
+                                    grp[stat] + grp[f"{stat}_sd"], alpha=0.12)
+            if real and stat in real:
+                ax.axhline(real[stat], color="k", ls="--", lw=1, label="real")
+            ax.set_xlabel(sub["x_name"].iloc[0])
+            ax.set_ylabel(label)
+            ax.set_title(f"{model} model", fontsize=10)
+            ax.legend(title=sub["line_name"].iloc[0], fontsize=7, title_fontsize=7,
+                      frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def slice_montage(stacks, myocardium, row_labels, slices, l=None, title: str = ""):
+    """3D infarcts as short-axis slices, base (left) to apex (right).
+
+    Parameters
+    ----------
+    stacks : bool array (n_rows, n_z, ny, nx)
+        Infarct stacks.
+    myocardium : bool array (n_z, ny, nx)
+        Myocardium of the stack.
+    row_labels : sequence of str
+        One label per row, written above the row.
+    slices : sequence of int
+        Slices to show.
+    l : array (n_z,), optional
+        Long-axis coordinate of each slice, for the column titles.
+    title : str
+        Figure title.
+    """
+    import matplotlib.pyplot as plt
+
+    box = _crop(myocardium.any(axis=0))
+    n_rows, n_cols = len(stacks), len(slices)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.05 * n_cols, 1.3 * n_rows + 0.6),
+                             squeeze=False)
+    for i in range(n_rows):
+        for j, k in enumerate(slices):
+            _infarct_image(axes[i, j], myocardium[k], stacks[i][k], box)
+            if i == 0:
+                axes[i, j].set_xlabel(f"slice {k}" + (f"\nl={l[k]:.2f}" if l is not None else ""),
+                                      fontsize=7)
+                axes[i, j].xaxis.set_label_position("top")
+        axes[i, 0].set_title(row_labels[i], loc="left", fontsize=8.5, ha="left", pad=3)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _volume_surface(volume: np.ndarray, spacing: float, smooth: int = 30):
+    """Iso-surface (0.5) of a binary ``(n_z, ny, nx)`` volume, padded so it closes."""
+    import pyvista as pv
+
+    padded = np.pad(np.asarray(volume, np.float32), 1)
+    grid = pv.ImageData(dimensions=padded.shape[::-1], spacing=(1.0, 1.0, spacing),
+                        origin=(-1.0, -1.0, -spacing))
+    grid.point_data["v"] = padded.ravel()  # C order of (z, y, x): x varies fastest, as VTK
+    surface = grid.contour([0.5], scalars="v")
+    return surface.smooth(n_iter=smooth) if smooth and surface.n_points else surface
+
+
+def render_infarct_3d(infarct, myocardium, spacing: float, window_size=(640, 520),
+                      elevation_deg: float = 25.0) -> np.ndarray:
+    """Off-screen pyvista rendering of a 3D infarct (red) in a translucent myocardium.
+
+    Positions are ``(x, y, z = slice * spacing)`` pixels of the reference grid; the camera
+    looks at the LV from the side of the infarct, ``elevation_deg`` above the short-axis
+    plane towards the base, with the base up. Needs ``VTK_DEFAULT_OPENGL_WINDOW``
+    (e.g. ``vtkEGLRenderWindow``) on machines without a display.
+
+    Returns
+    -------
+    array (h, w, 3)
+        The screenshot (uint8 RGB).
+    """
+    import pyvista as pv
+
+    myo = _volume_surface(myocardium, spacing)
+    inf = _volume_surface(np.asarray(infarct, bool) & myocardium, spacing, smooth=15)
+    centre = np.array(myo.center)
+    direction = np.array([1.0, 0.0, 0.0])
+    if inf.n_points:
+        d = np.array(inf.center) - centre
+        if np.hypot(d[0], d[1]) > 1e-6:
+            direction = np.array([d[0], d[1], 0.0]) / np.hypot(d[0], d[1])
+    elev = np.deg2rad(elevation_deg)
+    view = np.cos(elev) * direction + np.array([0.0, 0.0, -np.sin(elev)])
+    distance = 3.2 * max(myo.length, 1.0) / 2
+    plotter = pv.Plotter(off_screen=True, window_size=list(window_size))
+    plotter.set_background("white")
+    plotter.add_mesh(myo, color="#9e9e9e", opacity=0.22, smooth_shading=True)
+    if inf.n_points:
+        plotter.add_mesh(inf, color="#d62728", smooth_shading=True)
+    plotter.camera_position = [tuple(centre + distance * view), tuple(centre), (0.0, 0.0, -1.0)]
+    image = plotter.screenshot(return_img=True)
+    plotter.close()
+    return image
+
+
+def renderings(images: dict, title: str = ""):
+    """Show rendered RGB images (e.g. from :func:`render_infarct_3d`) side by side."""
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    fig, axes = plt.subplots(1, n, figsize=(5.0 * n, 4.3), squeeze=False)
+    for ax, (name, img) in zip(axes[0], images.items(), strict=True):
+        ax.imshow(img)
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def parameter_explorer(parameters: dict, redraw, initial: dict | None = None,
+                       seed: int = 0, max_x: float = 8.0):
+    """An ipywidgets explorer: a model dropdown, one slider per parameter, a seed.
+
+    Parameters
+    ----------
+    parameters : dict
+        Model name -> its :class:`~mi_lib.models.Parameter` tuple. Sliders are in
+        physical units, from 0 to ``unit * max_x`` in steps of ``unit / 4``.
+    redraw : callable
+        ``redraw(model_name, theta, seed)`` draws the figure for the physical parameters
+        ``theta``; called once at start and on every change.
+    initial : dict, optional
+        Model name -> initial physical values; default the CMA-ES start ``2 * unit``.
+    seed : int
+        Initial seed; the "resample" button draws with the next one.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The explorer, to ``display``.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    initial = initial or {}
+    sliders = {}
+    for name, params in parameters.items():
+        start = initial.get(name, [2.0 * p.unit for p in params])
+        sliders[name] = [
+            widgets.FloatSlider(value=float(v), min=0.0, max=p.unit * max_x, step=p.unit / 4,
+                                description=f"{p.name} ({p.units})", continuous_update=False,
+                                style={"description_width": "210px"},
+                                layout=widgets.Layout(width="520px"))
+            for p, v in zip(params, start, strict=True)]
+    choice = widgets.Dropdown(options=list(parameters), description="model")
+    seed_box = widgets.IntText(value=int(seed), description="seed",
+                               layout=widgets.Layout(width="180px"))
+    button = widgets.Button(description="resample", icon="refresh")
+    box = widgets.VBox(sliders[choice.value])
+    out = widgets.Output()
+
+    def update(*_):
+        box.children = sliders[choice.value]
+        with out:
+            out.clear_output(wait=True)
+            redraw(choice.value, [s.value for s in sliders[choice.value]], seed_box.value)
+            plt.show()
+
+    def resample(_):
+        seed_box.value += 1  # triggers update
+
+    for control in [choice, seed_box, *[s for group in sliders.values() for s in group]]:
+        control.observe(update, names="value")
+    button.on_click(resample)
+    update()
+    return widgets.VBox([widgets.HBox([choice, seed_box, button]), box, out])
+
 
 # --- personalization (notebook 03) -----------------------------------------------------
+
+
+def personalization_history(runs: dict, title: str = ""):
+    """Paper Fig. 2: energy (top), covariance coefficients (middle) and parameters
+    (bottom) across CMA-ES generations, one column per run.
+
+    ``runs`` maps a label to a ``personalization_*.nc`` dataset.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, len(runs), figsize=(5.2 * len(runs), 8.4), squeeze=False,
+                             sharex="col")
+    for j, (label, ds) in enumerate(runs.items()):
+        g = ds["generation"].values
+        ax = axes[0, j]
+        ax.plot(g, ds["energy_median"], color="0.6", lw=1, label="median candidate")
+        ax.plot(g, ds["energy_best"], color="0.3", lw=0.8, ls=":", label="best candidate")
+        ax.plot(g, ds["energy_at_mean"], color="tab:red", lw=1.2, label="at the search mean")
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_title(f"{label}\n{ds.attrs['divergence'].upper()}, {ds.attrs['dims']}D, "
+                     f"stop: {ds.attrs['stop_reason']}", fontsize=9)
+        ax.set_ylabel("energy")
+        ax.legend(fontsize=7)
+        ax = axes[1, j]
+        cov = ds["covariance"].values
+        names = list(ds["param"].values)
+        for a in range(len(names)):
+            for b in range(a, len(names)):
+                ax.plot(g, cov[:, a, b], lw=1 if a == b else 0.7, ls="-" if a == b else "--",
+                        label=f"C[{a},{b}]")
+        ax.set_yscale("symlog", linthresh=1e-2)
+        ax.set_ylabel(r"covariance $\sigma^2 C$ (CMA units)")
+        ax.legend(fontsize=6, ncol=2)
+        ax = axes[2, j]
+        for a, name in enumerate(names):
+            ax.plot(g, ds["mean_physical"][:, a], label=f"{name} [{ds['units'].values[a]}]")
+        ax.set_xlabel("generation")
+        ax.set_ylabel("parameter (physical)")
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def samples_beside_real(real: np.ndarray, synthetic: dict, mask: np.ndarray, n_show: int = 8):
+    """Real infarcts (first row) beside each model's final synthetic samples (one row per
+    model); images ``(n, y, x)``, ``mask`` the myocardium of the slice."""
+    import matplotlib.pyplot as plt
+
+    rows = {"real": real, **synthetic}
+    x0, x1, y0, y1 = _crop(mask.T)
+    fig, axes = plt.subplots(len(rows), n_show, figsize=(1.6 * n_show, 1.7 * len(rows)),
+                             squeeze=False)
+    for i, (label, images) in enumerate(rows.items()):
+        for j in range(n_show):
+            ax = axes[i, j]
+            if j < len(images):
+                ax.imshow(mask[y0:y1, x0:x1] * 1.0 + images[j][y0:y1, x0:x1] * 2.0,
+                          cmap=_label_cmap(), vmin=-0.5, vmax=4.5, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(label, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def divergence_comparison(runs: dict):
+    """KL vs MMD runs of each model: energy relative to the first generation's median
+    (left) and the physical parameters across generations (right, solid KL, dashed MMD).
+
+    ``runs`` maps ``(model, divergence)`` to a ``personalization_*.nc`` dataset.
+    """
+    import matplotlib.pyplot as plt
+
+    models = sorted({m for m, _ in runs})
+    fig, axes = plt.subplots(len(models), 2, figsize=(11, 3.4 * len(models)), squeeze=False)
+    for i, model in enumerate(models):
+        for div, ls in (("kl", "-"), ("mmd", "--")):
+            ds = runs.get((model, div))
+            if ds is None:
+                continue
+            g = ds["generation"].values
+            rel = ds["energy_at_mean"] / float(ds["energy_median"][0])
+            axes[i, 0].plot(g, rel, ls=ls, label=div.upper())
+            for a, name in enumerate(ds["param"].values):
+                axes[i, 1].plot(g, ds["mean_physical"][:, a], ls=ls, color=f"C{a}",
+                                label=f"{name} ({div.upper()})")
+        axes[i, 0].axhline(0.5, color="k", lw=0.5, ls=":")
+        axes[i, 0].set_ylabel(f"{model}\nenergy / first median")
+        axes[i, 0].legend(fontsize=8)
+        axes[i, 1].set_ylabel("parameter (physical)")
+        axes[i, 1].legend(fontsize=6, ncol=2)
+    for ax in axes[-1]:
+        ax.set_xlabel("generation")
+    fig.tight_layout()
+    return fig

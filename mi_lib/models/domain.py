@@ -221,6 +221,18 @@ class Domain:
         return cls(mask=mask, slices=slices, reference=reference, start_c=start_c,
                    start_l=start_l, zone_c=zone_deg / 360.0, zone_l=zone_l)
 
+    def descriptors(self, voxels: np.ndarray):
+        """Size, transmurality and extent (:func:`mi_lib.reference.infarct_descriptors`)
+        of infarcts ``(n, n_voxels)`` on this domain, as a table (one row per infarct)."""
+        import pandas as pd
+
+        from ..reference import infarct_descriptors
+
+        k = np.broadcast_to(self.slices[:, None, None], self.mask.shape)[self.mask]
+        c = np.asarray(self.reference.circumferential[self.slices])[self.mask]
+        rows = [infarct_descriptors(k, c, v) for v in np.asarray(voxels, float)]
+        return pd.DataFrame(rows)
+
     def real_samples(self, population, threshold: float = 0.5) -> np.ndarray:
         """Binary real infarcts ``(subject, n_voxels)`` of a population on this domain."""
         stack = np.asarray(population["infarct"].values[:, self.slices])
