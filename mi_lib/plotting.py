@@ -200,13 +200,27 @@ def start_zone(myocardium, frequency, examples, zone_xy, centre_xy, example_titl
         if i < len(example_titles):
             axes[i + 1].set_title(example_titles[i], fontsize=9)
     for ax in axes:
-        ax.plot(zone_xy[:, 0] - c0, zone_xy[:, 1] - r0, "-", color="tab:blue", lw=4,
+        ax.plot(zone_xy[:, 0] - c0, zone_xy[:, 1] - r0, "-", color="tab:blue", lw=5,
                 solid_capstyle="butt")
-        ax.plot(centre_xy[0] - c0, centre_xy[1] - r0, "o", color="tab:blue", mec="w", ms=6)
+        ax.plot(centre_xy[0] - c0, centre_xy[1] - r0, "o", color="w", mec="tab:blue", ms=4)
     fig.suptitle("Start zone of the models (blue arc) around the real infarcts' centre of "
                  "mass (dot), mid-ventricular slice", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _labelled_rows(n_rows: int, n_cols: int, row_labels, panel: tuple, title: str):
+    """A figure of ``n_rows`` subfigures of ``n_cols`` axes, each row titled on its left."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(panel[0] * n_cols, panel[1] * n_rows + 0.4), layout="constrained")
+    rows = np.atleast_1d(fig.subfigures(n_rows, 1))
+    axes = []
+    for sub, label in zip(rows, row_labels, strict=True):
+        axes.append(np.atleast_1d(sub.subplots(1, n_cols)))
+        sub.suptitle(label, x=0.0, ha="left", fontsize=8.5)
+    fig.suptitle(title, fontsize=10)
+    return fig, np.array(axes)
 
 
 def model_gallery(samples, myocardium, row_labels, title: str = ""):
@@ -223,18 +237,12 @@ def model_gallery(samples, myocardium, row_labels, title: str = ""):
     title : str
         Figure title.
     """
-    import matplotlib.pyplot as plt
-
     n_rows, n_cols = samples.shape[:2]
     box = _crop(myocardium)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.55 * n_cols, 1.75 * n_rows + 0.5),
-                             squeeze=False)
+    fig, axes = _labelled_rows(n_rows, n_cols, row_labels, (1.45, 1.85), title)
     for i in range(n_rows):
         for j in range(n_cols):
             _infarct_image(axes[i, j], myocardium, samples[i, j], box)
-        axes[i, 0].set_title(row_labels[i], loc="left", fontsize=8.5, ha="left")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return fig
 
 
@@ -295,22 +303,14 @@ def slice_montage(stacks, myocardium, row_labels, slices, l=None, title: str = "
     title : str
         Figure title.
     """
-    import matplotlib.pyplot as plt
-
+    slices = list(slices)
     box = _crop(myocardium.any(axis=0))
-    n_rows, n_cols = len(stacks), len(slices)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.05 * n_cols, 1.3 * n_rows + 0.6),
-                             squeeze=False)
-    for i in range(n_rows):
+    fig, axes = _labelled_rows(len(stacks), len(slices), row_labels, (1.0, 1.3), title)
+    for i, stack in enumerate(stacks):
         for j, k in enumerate(slices):
-            _infarct_image(axes[i, j], myocardium[k], stacks[i][k], box)
-            if i == 0:
-                axes[i, j].set_xlabel(f"slice {k}" + (f"\nl={l[k]:.2f}" if l is not None else ""),
-                                      fontsize=7)
-                axes[i, j].xaxis.set_label_position("top")
-        axes[i, 0].set_title(row_labels[i], loc="left", fontsize=8.5, ha="left", pad=3)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+            _infarct_image(axes[i, j], myocardium[k], stack[k], box)
+            axes[i, j].set_xlabel(f"l = {l[k]:.2f}" if l is not None else f"slice {k}",
+                                  fontsize=6.5, labelpad=1)
     return fig
 
 
@@ -326,14 +326,15 @@ def _volume_surface(volume: np.ndarray, spacing: float, smooth: int = 30):
     return surface.smooth(n_iter=smooth) if smooth and surface.n_points else surface
 
 
-def render_infarct_3d(infarct, myocardium, spacing: float, window_size=(640, 520),
-                      elevation_deg: float = 25.0) -> np.ndarray:
+def render_infarct_3d(infarct, myocardium, spacing: float, window_size=(560, 560),
+                      elevation_deg: float = 25.0, zoom: float = 1.35) -> np.ndarray:
     """Off-screen pyvista rendering of a 3D infarct (red) in a translucent myocardium.
 
     Positions are ``(x, y, z = slice * spacing)`` pixels of the reference grid; the camera
     looks at the LV from the side of the infarct, ``elevation_deg`` above the short-axis
-    plane towards the base, with the base up. Needs ``VTK_DEFAULT_OPENGL_WINDOW``
-    (e.g. ``vtkEGLRenderWindow``) on machines without a display.
+    plane towards the base, with the base up, zoomed by ``zoom`` onto the myocardium.
+    Needs ``VTK_DEFAULT_OPENGL_WINDOW`` (e.g. ``vtkEGLRenderWindow``) on machines
+    without a display.
 
     Returns
     -------
@@ -352,13 +353,16 @@ def render_infarct_3d(infarct, myocardium, spacing: float, window_size=(640, 520
             direction = np.array([d[0], d[1], 0.0]) / np.hypot(d[0], d[1])
     elev = np.deg2rad(elevation_deg)
     view = np.cos(elev) * direction + np.array([0.0, 0.0, -np.sin(elev)])
-    distance = 3.2 * max(myo.length, 1.0) / 2
+    distance = 2.0 * max(myo.length, 1.0)
     plotter = pv.Plotter(off_screen=True, window_size=list(window_size))
     plotter.set_background("white")
     plotter.add_mesh(myo, color="#9e9e9e", opacity=0.22, smooth_shading=True)
     if inf.n_points:
-        plotter.add_mesh(inf, color="#d62728", smooth_shading=True)
+        plotter.add_mesh(inf, color="#e0302e", smooth_shading=True, ambient=0.35, diffuse=0.75,
+                         specular=0.15)
     plotter.camera_position = [tuple(centre + distance * view), tuple(centre), (0.0, 0.0, -1.0)]
+    plotter.reset_camera()
+    plotter.camera.zoom(zoom)
     image = plotter.screenshot(return_img=True)
     plotter.close()
     return image
@@ -369,13 +373,12 @@ def renderings(images: dict, title: str = ""):
     import matplotlib.pyplot as plt
 
     n = len(images)
-    fig, axes = plt.subplots(1, n, figsize=(5.0 * n, 4.3), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(4.4 * n, 5.0), squeeze=False, layout="constrained")
     for ax, (name, img) in zip(axes[0], images.items(), strict=True):
         ax.imshow(img)
         ax.set_title(name, fontsize=9)
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return fig
 
 
