@@ -42,6 +42,13 @@ def _check(name: str, x) -> np.ndarray:
     return x
 
 
+def _check_pair(p, q) -> tuple[np.ndarray, np.ndarray]:
+    p, q = _check("p", p), _check("q", q)
+    if p.shape[1] != q.shape[1]:
+        raise ValueError(f"p and q have {p.shape[1]} and {q.shape[1]} features")
+    return p, q
+
+
 def sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Squared Euclidean distances between the rows of ``a`` and ``b``."""
     return cdist(np.asarray(a, float), np.asarray(b, float), "sqeuclidean")
@@ -140,9 +147,7 @@ def kl_divergence(p: np.ndarray, q: np.ndarray, bandwidth: float | None = None,
     ``bandwidth`` defaults to the mean distance of each sample of ``p`` to its
     ``n_neighbors`` nearest samples of ``q``. Returns nats.
     """
-    p, q = _check("p", p), _check("q", q)
-    if p.shape[1] != q.shape[1]:
-        raise ValueError(f"p and q have {p.shape[1]} and {q.shape[1]} features")
+    p, q = _check_pair(p, q)
     return float(kl_from_sqdist(sqdist(p, p), sqdist(p, q), bandwidth, n_neighbors))
 
 
@@ -152,9 +157,7 @@ def mmd2(p: np.ndarray, q: np.ndarray, bandwidth: float | None = None,
 
     ``bandwidth`` defaults to :func:`knn_bandwidth` of ``q``.
     """
-    p, q = _check("p", p), _check("q", q)
-    if p.shape[1] != q.shape[1]:
-        raise ValueError(f"p and q have {p.shape[1]} and {q.shape[1]} features")
+    p, q = _check_pair(p, q)
     d_qq = sqdist(q, q)
     sigma = knn_bandwidth_from_sqdist(d_qq, n_neighbors) if bandwidth is None else bandwidth
     return float(mmd2_from_sqdist(sqdist(p, p), sqdist(p, q), d_qq, sigma))

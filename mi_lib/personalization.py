@@ -79,6 +79,10 @@ class CMASettings:
         if self.n_synthetic < 2 or self.max_generations < 1 or self.window < 3:
             raise ValueError("need n_synthetic >= 2, max_generations >= 1 and window >= 3")
 
+    def attrs(self) -> dict:
+        """The settings as netCDF attributes ``cma_*`` (``None`` written as ``"none"``)."""
+        return {f"cma_{k}": ("none" if v is None else v) for k, v in asdict(self).items()}
+
 
 class Energy:
     """Divergence between a model's samples and a real population, for candidate batches.
@@ -133,6 +137,16 @@ class Energy:
     def __call__(self, theta: np.ndarray, draws: dict) -> np.ndarray:
         """Energies ``(K,)`` of physical parameters ``theta (K, m)`` on shared ``draws``."""
         return self.of_bits(self.model.generate(np.atleast_2d(theta), draws))
+
+    def replicates(self, theta: np.ndarray, n_replicates: int, n_synthetic: int,
+                   seed) -> np.ndarray:
+        """Energies of one parameter vector ``theta (m,)`` on ``n_replicates`` fresh draws;
+        draw ``r`` is seeded by ``[*seed, r]`` (``seed`` an int or a sequence of ints)."""
+        theta = np.atleast_2d(np.asarray(theta, float))
+        key = [int(k) for k in np.atleast_1d(seed)]
+        return np.array([self(theta, self.model.draw(n_synthetic,
+                                                     np.random.default_rng([*key, r])))[0]
+                         for r in range(n_replicates)])
 
 
 def stagnation(means: np.ndarray, covariances: np.ndarray) -> tuple[np.ndarray, float]:
@@ -235,8 +249,7 @@ class Result:
                 "run_seconds": self.seconds,
                 "description": "CMA-ES population-based personalization of a stochastic "
                                "infarct model (paper 000 §2.3); physical = unit * |x|",
-                **{f"cma_{k}": ("none" if v is None else v)
-                   for k, v in asdict(self.settings).items()},
+                **self.settings.attrs(),
                 **{f"domain_{k}": (str(v) if isinstance(v, list) else v)
                    for k, v in dom.describe().items()},
             },
@@ -311,10 +324,8 @@ def personalize(model: InfarctModel, real: np.ndarray, settings: CMASettings | N
         if hasattr(bar, "close"):
             bar.close()
         final_x = np.asarray(es.mean, float).copy()
-        theta = model.physical(final_x)[None]
-        final = np.array([energy(theta, model.draw(s.n_synthetic,
-                                                   np.random.default_rng([s.seed, 10**6, r])))[0]
-                          for r in range(s.n_final)])
+        final = energy.replicates(model.physical(final_x), s.n_final, s.n_synthetic,
+                                  [s.seed, 10**6])
     history = {k: np.array(v) for k, v in h.items()}
     return Result(model=model, divergence=divergence, settings=s, history=history,
                   final_x=final_x, final_energy=final, stop_reason=stop,
@@ -325,10 +336,8 @@ def evaluate(model: InfarctModel, real: np.ndarray, theta: np.ndarray, divergenc
              n_replicates: int = 20, n_synthetic: int = 100, seed: int = 0,
              n_neighbors: int = 10) -> np.ndarray:
     """Energies of physical parameters ``theta (m,)`` on ``n_replicates`` fresh draws."""
-    energy = Energy(model, real, divergence, n_neighbors)
-    theta = np.atleast_2d(np.asarray(theta, float))
-    return np.array([energy(theta, model.draw(n_synthetic, np.random.default_rng([seed, r])))[0]
-                     for r in range(n_replicates)])
+    return Energy(model, real, divergence, n_neighbors).replicates(theta, n_replicates,
+                                                                   n_synthetic, seed)
 
 
 def split_half_divergence(model: InfarctModel, real: np.ndarray, divergence: str = "kl",

@@ -493,15 +493,14 @@ def samples_beside_real(real: np.ndarray, synthetic: dict, mask: np.ndarray, n_s
     import matplotlib.pyplot as plt
 
     rows = {"real": real, **synthetic}
-    x0, x1, y0, y1 = _crop(mask.T)
+    box = _crop(mask)
     fig, axes = plt.subplots(len(rows), n_show, figsize=(1.6 * n_show, 1.7 * len(rows)),
                              squeeze=False)
     for i, (label, images) in enumerate(rows.items()):
         for j in range(n_show):
             ax = axes[i, j]
             if j < len(images):
-                ax.imshow(mask[y0:y1, x0:x1] * 1.0 + images[j][y0:y1, x0:x1] * 2.0,
-                          cmap=_label_cmap(), vmin=-0.5, vmax=4.5, interpolation="nearest")
+                _infarct_image(ax, mask, images[j], box)
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:

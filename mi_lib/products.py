@@ -128,7 +128,7 @@ def personalization(paths: RunPaths, profile: str, model: str, divergence: str =
     else:
         source = paths.product(POPULATION).resolve()
         pop = population(paths, profile, progress=progress)
-    wanted = {f"cma_{k}": ("none" if v is None else v) for k, v in asdict(cma_settings).items()}
+    wanted = cma_settings.attrs()
     wanted["population"] = str(source)
     if target.is_file() and not rebuild:
         ds = xr.load_dataset(target)

@@ -4,7 +4,7 @@ the parameters, pluggability."""
 import numpy as np
 import pytest
 
-from mi_lib.models import MODELS, Domain, InfarctModel, Parameter, make_model
+from mi_lib.models import MODELS, Domain, InfarctModel, Parameter, make_model, parameter_sweep
 from mi_lib.models import _kernels as kernels
 from mi_lib.reference import ReferenceAnatomy
 
@@ -123,10 +123,13 @@ def mean_size(model, theta, n=300, seed=5):
 
 def test_iterative_area_grows_with_radius_and_iterations(domain):
     model = make_model("iterative", domain)
-    by_radius = [mean_size(model, [4, r]) for r in (2, 4, 8, 12)]
-    by_count = [mean_size(model, [k, 6]) for k in (1, 3, 6, 12)]
-    assert np.all(np.diff(by_radius) > 0)
-    assert np.all(np.diff(by_count) > 0)
+    sweep = parameter_sweep(model, "max_radius", (2, 4, 8, 12), "n_iterations", (1, 3, 6, 12),
+                            n=300, seed=5)
+    size = sweep.pivot(index="line", columns="x", values="size").to_numpy()
+    assert np.all(np.diff(size, axis=1) > 0)  # with the radius, at every count
+    assert np.all(np.diff(size, axis=0) > 0)  # with the count, at every radius
+    # same draws as sample(): size is the infarcted fraction of the domain
+    assert size[1, 1] == pytest.approx(mean_size(model, [3, 4]) / domain.n_voxels)
 
 
 def test_iterative_single_ball_area_follows_uniform_radius():
@@ -171,6 +174,7 @@ def test_parameter_mapping_and_reproducibility(domain):
     assert np.all(theta >= 0)
     np.testing.assert_allclose(theta[:4], [4.0, 4.0, 6.0, 3.0])
     np.testing.assert_allclose(model.unconstrained(theta), np.abs(x))
+    assert model.describe(theta).startswith("radial 4 ± 4 px, circumferential 6 ± 3 px")
     a = model.sample(theta, 10, 11)
     np.testing.assert_array_equal(a, model.sample(theta, 10, 11))
     assert not np.array_equal(a, model.sample(theta, 10, 12))

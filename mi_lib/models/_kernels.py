@@ -36,11 +36,6 @@ def _ctpop(typingctx, x):
     return sig, codegen
 
 
-@nb.njit(cache=True)
-def popcount(x):
-    return _ctpop(np.uint64(x))
-
-
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
