@@ -143,3 +143,45 @@ def personalization(paths: RunPaths, profile: str, model: str, divergence: str =
     ds.attrs["profile"] = profile
     write_netcdf(target, ds)
     return xr.load_dataset(target)
+
+
+PERSONALIZATION_ATTRS = ("model", "divergence", "dims")
+
+
+def open_personalization(path: str | Path, population=None):
+    """Load a ``personalization_*.nc`` (ours or one made elsewhere in the same format) and
+    check it, with an error naming the file, the problem and the fix.
+
+    With ``population`` (a ``population.nc`` dataset) the samples' grid must match it.
+    """
+    import xarray as xr
+
+    path = Path(path).expanduser()
+    fix = "write it with notebook 03 (or mi_lib.products.personalization) or follow data/README.md"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such personalization file; {fix}")
+    try:
+        ds = xr.load_dataset(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
+        raise ValueError(f"{path}: not a readable netCDF file ({exc}); {fix}") from exc
+    missing = [a for a in PERSONALIZATION_ATTRS if a not in ds.attrs]
+    if missing:
+        raise ValueError(f"{path}: missing attribute(s) {missing}; {fix}")
+    if "samples" not in ds:
+        raise ValueError(f"{path}: no `samples` variable (the final synthetic population); {fix}")
+    if ds["samples"].dims != ("sample", "slice", "y", "x"):
+        raise ValueError(f"{path}: samples have dims {ds['samples'].dims}, expected "
+                         f"(sample, slice, y, x); {fix}")
+    if ds.sizes["sample"] < 2:
+        raise ValueError(f"{path}: needs at least 2 samples, has {ds.sizes['sample']}")
+    if population is not None:
+        grid = population["infarct"].shape[2:]
+        if ds["samples"].shape[2:] != grid:
+            raise ValueError(f"{path}: samples on a {ds['samples'].shape[2:]} grid, the "
+                             f"population on {grid}: personalise against this population")
+        n_slices = population.sizes["slice"]
+        bad = [int(k) for k in ds["slice"].values if not 0 <= int(k) < n_slices]
+        if bad:
+            raise ValueError(f"{path}: slice indices {bad} outside the population's "
+                             f"{n_slices} slices: personalise against this population")
+    return ds
