@@ -223,7 +223,7 @@ def energy_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Energy distance ``2 E|A-B| - E|A-A'| - E|B-B'|`` between samples ``(n, d)``.
 
     Zero for identical distributions, positive otherwise (Székely and Rizzo 2013); in 1-D
-    it is twice the squared value of :func:`scipy.stats.energy_distance`.
+    it is the square of :func:`scipy.stats.energy_distance`.
     """
     a = np.asarray(a, float).reshape(len(a), -1)
     b = np.asarray(b, float).reshape(len(b), -1)
@@ -286,11 +286,13 @@ class PopulationManifolds:
     joint_labels: np.ndarray
 
     def relative_eigenvalues(self, n: int = 10):
-        """Table ``(rank, population)`` of the first ``n`` eigenvalues over the first."""
+        """Table ``(rank, population)`` of the first ``n`` eigenvalues over the first (NaN
+        past a small population's spectrum)."""
         import pandas as pd
 
-        return pd.DataFrame({k: relative_eigenvalues(e, n) for k, e in self.eigenvalues.items()},
-                            index=pd.RangeIndex(1, n + 1, name="rank"))
+        cols = {k: pd.Series(r, index=np.arange(1, len(r) + 1))
+                for k, r in ((k, relative_eigenvalues(e, n)) for k, e in self.eigenvalues.items())}
+        return pd.DataFrame(cols).rename_axis("rank")
 
     def joint_of(self, name: str) -> np.ndarray:
         """Rows of the joint embedding that belong to population ``name``."""
@@ -382,11 +384,11 @@ def comparison_table(populations: dict, reference: str, descriptors: dict,
 
 
 def _padded(arrays: list, fill=np.nan) -> np.ndarray:
-    """Stack arrays of unequal first length, padding with ``fill``."""
-    n = max(len(a) for a in arrays)
-    out = np.full((len(arrays), n, *np.shape(arrays[0])[1:]), fill, float)
+    """Stack arrays of one rank but unequal shapes, padding every axis with ``fill``."""
+    shape = np.max([np.shape(a) for a in arrays], axis=0)
+    out = np.full((len(arrays), *shape), fill, float)
     for i, a in enumerate(arrays):
-        out[i, :len(a)] = a
+        out[(i, *(slice(0, n) for n in np.shape(a)))] = a
     return out
 
 

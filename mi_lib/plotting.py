@@ -584,20 +584,19 @@ def latent_space(embedding: np.ndarray, labels: np.ndarray, names, ax=None):
     return ax.figure
 
 
-def _mode_image(ax, image: np.ndarray, mask: np.ndarray, box):
+def _mode_image(ax, image: np.ndarray, mask: np.ndarray, box, margin: float = 0.1):
     """A reconstructed pattern (viridis: 0 healthy blue, 1 infarct yellow), values beyond
-    the limits clipped, the limits themselves outlined (white: 1, black: 0)."""
+    the limits clipped; where they pass a limit by more than ``margin`` they are outlined
+    (white above 1, red below 0)."""
     r0, r1, c0, c1 = box
     img = np.where(mask, image, np.nan)[r0:r1, c0:c1]
     shown = ax.imshow(np.clip(img, 0, 1), cmap="viridis", vmin=0, vmax=1,
                       interpolation="nearest")
     m = mask[r0:r1, c0:c1]
-    above = np.where(m, img >= 1, False).astype(float)
-    below = np.where(m, img <= 0, False).astype(float)
-    if above.any():
-        ax.contour(above, levels=[0.5], colors="w", linewidths=0.6)
-    if below.any() and below.mean() < 0.9:
-        ax.contour(below, levels=[0.5], colors="k", linewidths=0.6)
+    for beyond, colour in ((img > 1 + margin, "w"), (img < -margin, "tab:red")):
+        beyond = np.where(m, beyond, False)
+        if beyond.any():
+            ax.contour(beyond.astype(float), levels=[0.5], colors=colour, linewidths=0.7)
     ax.set_xticks([])
     ax.set_yticks([])
     return shown
@@ -609,7 +608,7 @@ def modes_of_variation(modes: dict, mask: np.ndarray, sds, title: str = ""):
 
     ``modes`` maps a population to images ``(n_modes, len(sds), y, x)`` (one slice);
     intermediate values between healthy (0) and infarct (1) are shown as they come, values
-    beyond the limits are clipped and outlined.
+    beyond the limits are clipped, and outlined where they pass them by more than 0.1.
     """
     import matplotlib.pyplot as plt
 
@@ -617,7 +616,8 @@ def modes_of_variation(modes: dict, mask: np.ndarray, sds, title: str = ""):
     n_modes = next(iter(modes.values())).shape[0]
     rows = [(name, m) for name in modes for m in range(n_modes)]
     fig, axes = plt.subplots(len(rows), len(sds), figsize=(1.55 * len(sds) + 1.2,
-                                                            1.6 * len(rows)), squeeze=False)
+                                                            1.6 * len(rows) + 0.4),
+                             squeeze=False, layout="constrained")
     shown = None
     for i, (name, m) in enumerate(rows):
         for j, s in enumerate(sds):
