@@ -602,17 +602,19 @@ def _mode_image(ax, image: np.ndarray, mask: np.ndarray, box, margin: float = 0.
     return shown
 
 
-def modes_of_variation(modes: dict, mask: np.ndarray, sds, title: str = ""):
+def modes_of_variation(modes: dict, mask, sds, title: str = ""):
     """Paper Fig. 4: reconstructed patterns at ``sds`` standard deviations (columns) along
     each mode (rows), one block of rows per population.
 
     ``modes`` maps a population to images ``(n_modes, len(sds), y, x)`` (one slice);
+    ``mask`` is the slice's myocardium, or a dict giving each entry of ``modes`` its own;
     intermediate values between healthy (0) and infarct (1) are shown as they come, values
     beyond the limits are clipped, and outlined where they pass them by more than 0.1.
     """
     import matplotlib.pyplot as plt
 
-    box = _crop(mask)
+    masks = mask if isinstance(mask, dict) else dict.fromkeys(modes, mask)
+    box = _crop(np.any(np.stack(list(masks.values())), axis=0))
     n_modes = next(iter(modes.values())).shape[0]
     rows = [(name, m) for name in modes for m in range(n_modes)]
     fig, axes = plt.subplots(len(rows), len(sds), figsize=(1.55 * len(sds) + 1.2,
@@ -621,7 +623,7 @@ def modes_of_variation(modes: dict, mask: np.ndarray, sds, title: str = ""):
     shown = None
     for i, (name, m) in enumerate(rows):
         for j, s in enumerate(sds):
-            shown = _mode_image(axes[i, j], modes[name][m, j], mask, box)
+            shown = _mode_image(axes[i, j], modes[name][m, j], masks[name], box)
             if i == 0:
                 axes[i, j].set_title(f"{s:+g} SD", fontsize=9)
         axes[i, 0].set_ylabel(f"{name}\nmode {m + 1}", fontsize=8)
