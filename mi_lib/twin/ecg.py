@@ -1,0 +1,494 @@
+"""Pseudo-ECG of a cardiac activation map on a tetrahedral mesh (Li et al., Eq. 3).
+
+The extracellular potential at an electrode ``x_e`` outside the tissue is::
+
+    phi_e(t) = - int_Omega grad Vm(x, t) . grad (1 / r) dV,     r = |x - x_e|.
+
+With linear (P1) finite elements on the tetrahedra and nodal values of ``Vm`` and of
+``g_e = 1 / r_e``, the integral is exact for the interpolants::
+
+    phi_e(t) = - Vm(t)^T K g_e = w_e . Vm(t),     w_e = - K g_e  (the lead field),
+
+where ``K`` is the P1 stiffness (Laplacian) matrix, ``K_ij = int grad N_i . grad N_j dV``
+(:func:`stiffness_matrix`). ``w_e`` depends on the anatomy and the electrode only, so it is
+computed once per anatomy (:func:`lead_fields`); a simulation then costs one weighted sum
+per electrode and time.
+
+Sign convention. For a front moving towards the electrode, ``Vm`` is high behind it and
+at rest ahead of it, so ``int grad Vm dV = -dVm A n`` (``n`` the unit direction of
+propagation, ``A`` the front area) while ``grad(1/r) = -(x - x_e)/r^3`` points from the
+front towards the electrode, i.e. along ``n``: the integrand is negative and ``phi > 0``.
+A front approaching an electrode gives a positive deflection (the electrocardiographic
+convention); far from the tissue ``phi ~ dVm A (x_e - x_f) . n / |x_e - x_f|^3``.
+
+Transmembrane potential. Only depolarisation is modelled (the QRS complex): each node
+follows the same upstroke shifted to its activation time,
+``Vm(x, t) = v_rest + (v_plateau - v_rest) s(t - at(x))``, with the logistic
+``s(tau) = 1 / (1 + exp(-4 tau / width))`` (:func:`upstroke`): ``s`` rises from 0 to 1
+with a maximal slope ``1 / width`` at ``tau = 0`` (``width`` = the duration of the
+equivalent linear ramp; 10-90 % rise time = ``width * ln(81) / 4 ~ 1.1 width``). The
+default is normalised (0 -> 1); pass ``v_rest=-85, v_plateau=15`` for mV. Because
+``K 1 = 0`` the lead fields sum to zero and ``v_rest`` does not change the pseudo-ECG.
+
+:func:`pseudo_ecg` never forms the ``(T, n)`` matrix of ``Vm``: the lead-field weights are
+accumulated in a histogram of activation times on a fine grid (``dt / oversample``), each
+node's weight spread over the 4 neighbouring bins with cubic Lagrange weights (error
+``O(h^4 s'''')`` instead of the quantisation error ``O(h s')``), and the histogram is
+convolved with the sampled upstroke (via its first differences, then a cumulative sum).
+:func:`pseudo_ecg_direct` is the reference ``w . Vm(t)``.
+
+Leads: :func:`leads_from_electrodes` forms the limb leads I, II and the precordial leads
+V1-V6 against Wilson's central terminal; :func:`resample_fixed` and :func:`normalise`
+prepare them for comparison.
+
+Units: mm for positions, ms for times; ``phi`` is in the units of ``Vm`` (the
+conductivities and the ``1 / (4 pi sigma)`` factor are left out; the ECG is normalised).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.signal import fftconvolve
+from scipy.special import expit
+
+from .anatomy import signed_volumes
+
+LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+"""Names of the 8 leads returned by :func:`leads_from_electrodes`, in order."""
+
+ELECTRODES = ("RA", "LA", "LL", "RL", "V1", "V2", "V3", "V4", "V5", "V6")
+"""Standard 12-lead electrode names (``RL`` is accepted but not used)."""
+
+_SETTLE = 8.0  # the logistic is settled to exp(-4 * 8) ~ 1e-14 beyond |tau| = 8 width
+
+
+# --------------------------------------------------------------------------- mesh
+
+def _check_mesh(points, tets) -> tuple[np.ndarray, np.ndarray]:
+    points = np.asarray(points, dtype=np.float64)
+    tets = np.asarray(tets)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise ValueError(f"points must be (n, 3), got {points.shape}")
+    if tets.ndim != 2 or tets.shape[1] != 4:
+        raise ValueError(f"tets must be (m, 4), got {tets.shape}")
+    if not np.issubdtype(tets.dtype, np.integer):
+        raise ValueError(f"tets must hold integer node indices, got dtype {tets.dtype}")
+    tets = tets.astype(np.int64, copy=False)
+    if tets.size and (tets.min() < 0 or tets.max() >= len(points)):
+        raise ValueError(f"tets index nodes outside 0..{len(points) - 1}")
+    return points, tets
+
+
+def _edges(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
+    """Edge matrices ``E[k] = [p1 - p0; p2 - p0; p3 - p0]`` (rows), (m, 3, 3) mm."""
+    p = points[tets]
+    return p[:, 1:, :] - p[:, :1, :]
+
+
+def tet_volumes(points, tets) -> np.ndarray:
+    """Signed volumes of the tetrahedra.
+
+    Parameters
+    ----------
+    points : (n, 3) float array, mm
+    tets : (m, 4) int array
+        Node indices of each tetrahedron.
+
+    Returns
+    -------
+    (m,) float array, mm^3
+        ``det([p1 - p0, p2 - p0, p3 - p0]) / 6``: positive for a right-handed
+        (positively oriented) tetrahedron, negative for an inverted one.
+    """
+    points, tets = _check_mesh(points, tets)
+    return signed_volumes(points, tets)
+
+
+def reorient_tets(points, tets) -> np.ndarray:
+    """Tetrahedra with the inverted ones (negative signed volume) fixed.
+
+    Swaps the last two nodes of every tetrahedron with a negative signed volume.
+
+    Parameters
+    ----------
+    points : (n, 3) float array, mm
+    tets : (m, 4) int array
+
+    Returns
+    -------
+    (m, 4) int64 array
+        A copy of ``tets``, all positively oriented (degenerate ones are left as they are).
+    """
+    points, tets = _check_mesh(points, tets)
+    out = tets.copy()
+    neg = tet_volumes(points, tets) < 0
+    out[neg, 2], out[neg, 3] = tets[neg, 3], tets[neg, 2]
+    return out
+
+
+def tet_gradients(points, tets, *, allow_inverted: bool = False):
+    """Gradients of the P1 shape functions and volumes of the tetrahedra.
+
+    Parameters
+    ----------
+    points : (n, 3) float array, mm
+    tets : (m, 4) int array
+    allow_inverted : bool
+        If False (default), a tetrahedron with a negative signed volume raises a
+        ``ValueError`` (usually a sign of an inconsistent mesh; fix it with
+        :func:`reorient_tets`). If True, the absolute volume is used, which gives the
+        same stiffness matrix as the reoriented mesh.
+
+    Returns
+    -------
+    grads : (m, 4, 3) float array, 1/mm
+        ``grads[k, a]`` is the (constant) gradient of the shape function of local node
+        ``a`` on tetrahedron ``k``; the four gradients sum to zero.
+    volumes : (m,) float array, mm^3
+        Absolute volumes.
+
+    Raises
+    ------
+    ValueError
+        On degenerate (zero-volume) tetrahedra, or inverted ones unless ``allow_inverted``.
+    """
+    points, tets = _check_mesh(points, tets)
+    e = _edges(points, tets)
+    vol = np.linalg.det(e) / 6.0
+    scale = np.abs(e).max(axis=(1, 2)) ** 3 if len(e) else np.zeros(0)
+    degenerate = np.abs(vol) <= 1e-12 * scale
+    if degenerate.any():
+        raise ValueError(f"{int(degenerate.sum())} of {len(tets)} tetrahedra are degenerate "
+                         "(zero volume); remove or repair them")
+    inverted = vol < 0
+    if inverted.any() and not allow_inverted:
+        raise ValueError(f"{int(inverted.sum())} of {len(tets)} tetrahedra are inverted "
+                         "(negative signed volume); reorient them with reorient_tets() "
+                         "(swap two nodes) or pass allow_inverted=True")
+    # grad N_a . (p_b - p_0) = delta_ab for a, b = 1..3  ->  G = E^{-T}
+    g123 = np.linalg.inv(e).transpose(0, 2, 1)
+    grads = np.concatenate([-g123.sum(axis=1, keepdims=True), g123], axis=1)
+    return grads, np.abs(vol)
+
+
+def stiffness_matrix(points, tets, *, allow_inverted: bool = False) -> sp.csr_matrix:
+    """P1 stiffness (Laplacian) matrix ``K_ij = int grad N_i . grad N_j dV``.
+
+    Vectorised assembly: the (m, 4, 4) element matrices ``V grad N_a . grad N_b`` are
+    summed into a sparse matrix in one step.
+
+    Parameters
+    ----------
+    points : (n, 3) float array, mm
+    tets : (m, 4) int array
+    allow_inverted : bool
+        See :func:`tet_gradients` (by default inverted tetrahedra raise ``ValueError``).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, (n, n), mm
+        Symmetric, positive semi-definite, ``K 1 = 0``. Nodes that belong to no
+        tetrahedron have empty rows.
+    """
+    points, tets = _check_mesh(points, tets)
+    grads, vol = tet_gradients(points, tets, allow_inverted=allow_inverted)
+    ke = np.einsum("kai,kbi->kab", grads, grads) * vol[:, None, None]
+    rows = np.broadcast_to(tets[:, :, None], ke.shape).ravel()
+    cols = np.broadcast_to(tets[:, None, :], ke.shape).ravel()
+    n = len(points)
+    k = sp.coo_matrix((ke.ravel(), (rows, cols)), shape=(n, n)).tocsr()
+    k.sum_duplicates()
+    return k
+
+
+def lead_fields(points, tets, electrodes, *, stiffness=None, min_distance: float = 1e-3,
+                allow_inverted: bool = False) -> np.ndarray:
+    """Lead-field weights ``w_e = -K (1 / r_e)`` of each electrode.
+
+    ``phi_e(t) = w_e . Vm(t)`` (see the module docstring).
+
+    Parameters
+    ----------
+    points : (n, 3) float array, mm
+    tets : (m, 4) int array
+    electrodes : (n_electrodes, 3) or (3,) float array, mm
+        Electrode positions, outside the tissue.
+    stiffness : (n, n) sparse matrix, optional
+        A precomputed :func:`stiffness_matrix` of the same mesh.
+    min_distance : float, mm
+        An electrode closer than this to a node raises ``ValueError``. Electrodes
+        inside the tissue but away from nodes are not detected.
+    allow_inverted : bool
+        Passed to :func:`stiffness_matrix`.
+
+    Returns
+    -------
+    (n_electrodes, n) float array, dimensionless (``K`` in mm times ``1/r`` in 1/mm)
+        ``w[e]``; each row sums to zero (up to rounding) since ``K 1 = 0``.
+
+    Raises
+    ------
+    ValueError
+        If an electrode lies within ``min_distance`` of a node.
+    """
+    points, tets = _check_mesh(points, tets)
+    el = np.atleast_2d(np.asarray(electrodes, dtype=np.float64))
+    if el.ndim != 2 or el.shape[1] != 3:
+        raise ValueError(f"electrodes must be (n_electrodes, 3), got {el.shape}")
+    k = stiffness_matrix(points, tets, allow_inverted=allow_inverted) if stiffness is None \
+        else sp.csr_matrix(stiffness)
+    if k.shape != (len(points), len(points)):
+        raise ValueError(f"stiffness is {k.shape}, the mesh has {len(points)} nodes")
+    g = np.empty((len(points), len(el)))
+    for e, x in enumerate(el):  # loop over the few electrodes, not the nodes
+        r = np.sqrt(((points - x) ** 2).sum(axis=1))
+        i = int(np.argmin(r))
+        if r[i] < min_distance:
+            raise ValueError(f"electrode {e} at {x.tolist()} mm lies {r[i]:.3g} mm from node "
+                             f"{i} (< min_distance = {min_distance} mm); electrodes must be "
+                             "outside the tissue, where 1/r is finite")
+        g[:, e] = 1.0 / r
+    return -np.ascontiguousarray((k @ g).T)
+
+
+# ------------------------------------------------------------------ transmembrane
+
+def upstroke(tau, width: float = 1.0) -> np.ndarray:
+    """Normalised upstroke ``s(tau) = 1 / (1 + exp(-4 tau / width))``.
+
+    Parameters
+    ----------
+    tau : float array, ms
+        Time since activation.
+    width : float, ms
+        ``1 / max slope``; the 10-90 % rise time is ``width * ln(81) / 4 ~ 1.1 width``.
+
+    Returns
+    -------
+    float array, same shape as ``tau``
+        Rises from 0 to 1, ``s(0) = 0.5``.
+    """
+    if not width > 0:
+        raise ValueError(f"upstroke width must be > 0 ms, got {width}")
+    return expit(np.asarray(tau, dtype=np.float64) * (4.0 / width))
+
+
+def _check_at(at) -> np.ndarray:
+    at = np.asarray(at, dtype=np.float64)
+    if at.ndim != 1:
+        raise ValueError(f"activation times must be (n,), got {at.shape}")
+    if np.isnan(at).any():
+        raise ValueError("activation times contain NaN (use +inf for never-activated nodes)")
+    return at
+
+
+def transmembrane(at, t, upstroke_width: float = 1.0, *, v_rest: float = 0.0,
+                  v_plateau: float = 1.0) -> np.ndarray:
+    """Transmembrane potential ``Vm(x, t) = v_rest + (v_plateau - v_rest) s(t - at(x))``.
+
+    Parameters
+    ----------
+    at : (n,) float array, ms
+        Activation time of each node (``+inf`` = never activated).
+    t : (T,) float array, ms
+        Time axis.
+    upstroke_width : float, ms
+        Width of the logistic upstroke, see :func:`upstroke`.
+    v_rest, v_plateau : float
+        Resting and plateau potentials (default normalised 0 -> 1; e.g. -85, 15 mV).
+
+    Returns
+    -------
+    (T, n) float array
+    """
+    at = _check_at(at)
+    t = np.asarray(t, dtype=np.float64).ravel()
+    s = upstroke(t[:, None] - at[None, :], upstroke_width)
+    return v_rest + (v_plateau - v_rest) * s
+
+
+def _check_weights(w, n: int) -> np.ndarray:
+    w = np.atleast_2d(np.asarray(w, dtype=np.float64))
+    if w.ndim != 2 or w.shape[1] != n:
+        raise ValueError(f"lead_fields must be (n_electrodes, {n}), got {w.shape}")
+    return w
+
+
+def pseudo_ecg_direct(at, lead_fields, t, upstroke_width: float = 1.0, *,
+                      v_rest: float = 0.0, v_plateau: float = 1.0) -> np.ndarray:
+    """Reference pseudo-ECG ``phi_e(t) = w_e . Vm(t)``, forming ``Vm`` (T, n) explicitly.
+
+    Parameters and return value as :func:`pseudo_ecg` (any time axis ``t``).
+    """
+    at = _check_at(at)
+    w = _check_weights(lead_fields, len(at))
+    vm = transmembrane(at, t, upstroke_width, v_rest=v_rest, v_plateau=v_plateau)
+    return w @ vm.T
+
+
+def _cubic_lagrange(f: np.ndarray) -> np.ndarray:
+    """Weights (4, k) of the nodes -1, 0, 1, 2 for a point at ``f`` in [0, 1)."""
+    fm, f1, f2 = f + 1.0, f - 1.0, f - 2.0
+    return np.stack([-f * f1 * f2 / 6.0, fm * f1 * f2 / 2.0,
+                     -fm * f * f2 / 2.0, fm * f * f1 / 6.0])
+
+
+def pseudo_ecg(at, lead_fields, t, upstroke_width: float = 1.0, *, v_rest: float = 0.0,
+               v_plateau: float = 1.0, oversample: int = 10) -> np.ndarray:
+    """Pseudo-ECG ``phi_e(t) = w_e . Vm(t)`` by histogram of activation times + convolution.
+
+    Exact for the time-invariant upstroke ``Vm = v_rest + dV s(t - at)`` up to (i) the
+    cubic interpolation of each activation time between the 4 nearest bins of the fine
+    grid ``h = dt / oversample`` (error ``~ h^4 |s''''| / 24`` per node, relative
+    ``~1e-5`` at ``h = 0.1 ms``, ``width = 1 ms``), and (ii) the truncation of the upstroke
+    at ``|tau| > 8 width`` (``~1e-14``). Activation times earlier than the window are
+    treated as fully activated, later ones (and ``+inf``) as never activated.
+
+    Parameters
+    ----------
+    at : (n,) float array, ms
+        Activation times (``+inf`` = never activated).
+    lead_fields : (n_electrodes, n) float array
+        Weights from :func:`lead_fields`.
+    t : (T,) float array, ms
+        Uniformly spaced output times (``T >= 2``, e.g. ``np.arange(0, 200, 1.0)``).
+    upstroke_width : float, ms
+        See :func:`upstroke`.
+    v_rest, v_plateau : float
+        See :func:`transmembrane`.
+    oversample : int
+        Number of histogram bins per output sample.
+
+    Returns
+    -------
+    (n_electrodes, T) float array
+        Electrode potentials (units of ``Vm``).
+    """
+    at = _check_at(at)
+    w = _check_weights(lead_fields, len(at))
+    t = np.asarray(t, dtype=np.float64).ravel()
+    if len(t) < 2:
+        raise ValueError("t needs at least 2 samples")
+    dt = (t[-1] - t[0]) / (len(t) - 1)
+    if not dt > 0 or not np.allclose(np.diff(t), dt, rtol=1e-6, atol=0):
+        raise ValueError("t must be increasing and uniformly spaced")
+    if oversample < 1 or int(oversample) != oversample:
+        raise ValueError(f"oversample must be a positive integer, got {oversample}")
+    os_ = int(oversample)
+    h = dt / os_
+    n_t = len(t)
+    kk = int(np.ceil(_SETTLE * upstroke_width / h)) + 1      # upstroke half-support, bins
+    pad = kk + 2                                              # bins before t[0] / after t[-1]
+    n_bins = pad + (n_t - 1) * os_ + 1 + pad
+    u0 = t[0] - pad * h                                       # time of bin 0
+
+    # histogram: each node's weight spread over bins j-1..j+2 (cubic Lagrange in at)
+    pos = (at - u0) / h
+    keep = pos <= n_bins - 3                                  # later: s ~ 0 at every output
+    pos = np.maximum(pos[keep], 1.0)                          # earlier: s ~ 1 at every output
+    j = np.minimum(np.floor(pos).astype(np.int64), n_bins - 3)
+    lag = _cubic_lagrange(pos - j)                            # (4, n_keep)
+    cols = (j[None, :] + np.arange(-1, 3)[:, None]).T.ravel()  # (n_keep * 4,)
+    n_keep = len(j)
+    spread = sp.csc_matrix((lag.T.ravel(), cols, np.arange(0, 4 * n_keep + 1, 4)),
+                           shape=(n_bins, n_keep))
+    hist = np.asarray((spread @ np.asarray(w[:, keep].T, order="C")).T)  # (n_e, n_bins)
+
+    # phi(u_m) = sum_j hist[j] s((m - j) h) = cumsum(hist * d)[m + kk], d = diff of s
+    lags = np.arange(-kk - 1, kk + 1) * h
+    d = np.diff(upstroke(lags, upstroke_width))               # d[i] = s((i-kk)h) - s((i-kk-1)h)
+    c = fftconvolve(hist, d[None, :], axes=1)
+    phi = np.cumsum(c, axis=1)[:, kk + pad + os_ * np.arange(n_t)]
+    return v_rest * w.sum(axis=1)[:, None] + (v_plateau - v_rest) * phi
+
+
+# --------------------------------------------------------------------------- leads
+
+def leads_from_electrodes(phi, names: Sequence[str] | None = None) -> np.ndarray:
+    """The 8 independent leads I, II, V1-V6 from electrode potentials.
+
+    ``I = LA - RA``, ``II = LL - RA``, ``Vi = phi_Vi - WCT`` with Wilson's central
+    terminal ``WCT = (RA + LA + LL) / 3``. ``RL`` (and any other electrode) is ignored.
+    (The other limb leads follow: ``III = II - I``, ``aVR = -(I + II) / 2``, ...)
+
+    Parameters
+    ----------
+    phi : mapping name -> (T,) array, or (n_electrodes, T) array
+        Electrode potentials; names are case-insensitive.
+    names : sequence of str, optional
+        Electrode names of the rows of ``phi`` when it is an array.
+
+    Returns
+    -------
+    (8, T) float array
+        Leads in the order of :data:`LEADS`.
+    """
+    if isinstance(phi, Mapping):
+        if names is not None:
+            raise ValueError("names is only used when phi is an array")
+        sig = {str(k).upper(): np.asarray(v, dtype=np.float64) for k, v in phi.items()}
+    else:
+        arr = np.asarray(phi, dtype=np.float64)
+        if names is None:
+            raise ValueError("names are required when phi is an array")
+        if arr.ndim != 2 or arr.shape[0] != len(names):
+            raise ValueError(f"phi is {arr.shape}, expected ({len(names)}, T) for the names")
+        sig = {str(k).upper(): arr[i] for i, k in enumerate(names)}
+    need = ("RA", "LA", "LL", "V1", "V2", "V3", "V4", "V5", "V6")
+    missing = [k for k in need if k not in sig]
+    if missing:
+        raise ValueError(f"missing electrodes {missing}; got {sorted(sig)}")
+    ra, la, ll = sig["RA"], sig["LA"], sig["LL"]
+    wct = (ra + la + ll) / 3.0
+    return np.stack([la - ra, ll - ra] + [sig[f"V{i}"] - wct for i in range(1, 7)])
+
+
+def resample_fixed(signal, n: int = 512) -> np.ndarray:
+    """Resample each lead to ``n`` samples by linear interpolation over its duration.
+
+    The first and last samples are kept; the ``n`` new samples are equally spaced between
+    them (a signal's time axis is thus rescaled to a fixed length).
+
+    Parameters
+    ----------
+    signal : (T,) or (n_leads, T) float array, T >= 2
+    n : int, >= 2
+
+    Returns
+    -------
+    (n,) or (n_leads, n) float array
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim not in (1, 2) or x.shape[-1] < 2:
+        raise ValueError(f"signal must be (T,) or (n_leads, T) with T >= 2, got {x.shape}")
+    if n < 2:
+        raise ValueError(f"n must be >= 2, got {n}")
+    size = x.shape[-1]
+    q = np.linspace(0.0, size - 1, int(n))
+    i = np.minimum(np.floor(q).astype(np.int64), size - 2)
+    f = q - i
+    return x[..., i] * (1.0 - f) + x[..., i + 1] * f
+
+
+def normalise(leads) -> np.ndarray:
+    """Divide all leads by their common maximum absolute amplitude.
+
+    One scale for all leads keeps their relative amplitudes; the result has
+    ``max |x| = 1``. An all-zero input is returned unchanged (as a float copy).
+
+    Parameters
+    ----------
+    leads : (n_leads, T) or (T,) float array
+
+    Returns
+    -------
+    float array, same shape
+    """
+    x = np.array(leads, dtype=np.float64)
+    m = np.abs(x).max() if x.size else 0.0
+    if not np.isfinite(m):
+        raise ValueError("leads contain non-finite values")
+    return x / m if m > 0 else x
