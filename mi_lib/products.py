@@ -73,19 +73,25 @@ def population(paths: RunPaths, profile: str, cohort_dir: str | Path | None = No
 POPULATION_VARIABLES = ("infarct", "myocardium")
 
 
-def open_population(path: str | Path):
-    """Load a ``population.nc`` (ours or one made elsewhere in the same format) and check
-    it, with an error naming the file, the problem and the fix."""
+def _read_product(path: Path, kind: str, fix: str):
+    """The netCDF product at ``path``, loaded, or an error naming the file and ``fix``."""
     import xarray as xr
 
-    path = Path(path).expanduser()
-    fix = "write it with notebook 01 (or mi_lib.products.population) or follow data/README.md"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such population file; {fix}")
+        raise FileNotFoundError(f"{path}: no such {kind} file; {fix}")
     try:
         ds = xr.load_dataset(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
         raise ValueError(f"{path}: not a readable netCDF file ({exc}); {fix}") from exc
+    return ds
+
+
+def open_population(path: str | Path):
+    """Load a ``population.nc`` (ours or one made elsewhere in the same format) and check
+    it, with an error naming the file, the problem and the fix."""
+    path = Path(path).expanduser()
+    fix = "write it with notebook 01 (or mi_lib.products.population) or follow data/README.md"
+    ds = _read_product(path, "population", fix)
     missing = [v for v in POPULATION_VARIABLES if v not in ds]
     if missing:
         raise ValueError(f"{path}: missing variable(s) {missing}; {fix}")
@@ -154,16 +160,9 @@ def open_personalization(path: str | Path, population=None):
 
     With ``population`` (a ``population.nc`` dataset) the samples' grid must match it.
     """
-    import xarray as xr
-
     path = Path(path).expanduser()
     fix = "write it with notebook 03 (or mi_lib.products.personalization) or follow data/README.md"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such personalization file; {fix}")
-    try:
-        ds = xr.load_dataset(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
-        raise ValueError(f"{path}: not a readable netCDF file ({exc}); {fix}") from exc
+    ds = _read_product(path, "personalization", fix)
     missing = [a for a in PERSONALIZATION_ATTRS if a not in ds.attrs]
     if missing:
         raise ValueError(f"{path}: missing attribute(s) {missing}; {fix}")
@@ -185,3 +184,20 @@ def open_personalization(path: str | Path, population=None):
             raise ValueError(f"{path}: slice indices {bad} outside the population's "
                              f"{n_slices} slices: personalise against this population")
     return ds
+
+
+def synthetic_populations(runs, domain) -> dict:
+    """The final synthetic populations of personalization datasets on ``domain``, as
+    ``{"<model> (<DIVERGENCE>)": bool voxels (sample, n_voxels)}``; each dataset must have
+    been made on the same dimension and slices as the domain."""
+    out = {}
+    for ds in runs:
+        label = f"{ds.attrs['model']} ({str(ds.attrs['divergence']).upper()})"
+        if int(ds.attrs["dims"]) != domain.dims:
+            raise ValueError(f"{label}: personalization is {ds.attrs['dims']}D but the analysis "
+                             f"is {domain.dims}D; pass files made with the same dims")
+        if list(ds["slice"].values) != list(domain.slices):
+            raise ValueError(f"{label}: covers slices {list(ds['slice'].values)}, the "
+                             f"{domain.dims}D domain {list(domain.slices)}")
+        out[label] = domain.voxels(ds["samples"].values.astype(bool))
+    return out

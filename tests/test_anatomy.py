@@ -36,6 +36,19 @@ def test_kuhn_split_is_conforming_and_fills_the_cube():
     assert len(an.boundary_faces(tets)) == 2 * 2 * (2 * 3 + 3 * 2 + 2 * 2)
 
 
+def test_box_mesh_is_conforming_and_fills_the_box():
+    points, tets = an.box_mesh((4, 3, 5), spacing=(1.0, 2.0, 0.5), origin=(1.0, 0.0, -1.0))
+    assert points.shape == (60, 3) and tets.shape == (6 * 3 * 2 * 4, 4)
+    assert np.allclose(points.min(0), [1, 0, -1]) and np.allclose(points.max(0), [4, 4, 1])
+    e = points[tets[:, 1:]] - points[tets[:, :1]]
+    vol = np.abs(np.linalg.det(e)) / 6
+    assert vol.min() > 0 and np.isclose(vol.sum(), 3 * 4 * 2)
+    faces = np.sort(np.concatenate([tets[:, [1, 2, 3]], tets[:, [0, 2, 3]],
+                                    tets[:, [0, 1, 3]], tets[:, [0, 1, 2]]]), axis=1)
+    _, counts = np.unique(faces, axis=0, return_counts=True)
+    assert counts.max() == 2  # each face is shared by at most two tetrahedra (conforming)
+
+
 def test_voxelize_matches_the_enclosed_volume_and_pyvista():
     sphere = pv.Sphere(radius=10.0, theta_resolution=60, phi_resolution=60)
     h = 0.8

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from mi_lib.twin.anatomy import box_mesh
 from mi_lib.twin.eikonal import (
     activation_times,
-    box_mesh,
     conduction_tensors,
     edge_graph,
     element_tensors,
@@ -37,19 +37,6 @@ def mesh():
 def centre(mesh):
     points, _ = mesh
     return int(np.argmin(np.linalg.norm(points - (N - 1) / 2, axis=1)))
-
-
-def test_box_mesh_is_conforming_and_fills_the_box():
-    points, tets = box_mesh((4, 3, 5), spacing=(1.0, 2.0, 0.5), origin=(1.0, 0.0, -1.0))
-    assert points.shape == (60, 3) and tets.shape == (6 * 3 * 2 * 4, 4)
-    assert np.allclose(points.min(0), [1, 0, -1]) and np.allclose(points.max(0), [4, 4, 1])
-    e = points[tets[:, 1:]] - points[tets[:, :1]]
-    vol = np.abs(np.linalg.det(e)) / 6
-    assert vol.min() > 0 and np.isclose(vol.sum(), 3 * 4 * 2)
-    faces = np.sort(np.concatenate([tets[:, [1, 2, 3]], tets[:, [0, 2, 3]],
-                                    tets[:, [0, 1, 3]], tets[:, [0, 1, 2]]]), axis=1)
-    _, counts = np.unique(faces, axis=0, return_counts=True)
-    assert counts.max() == 2  # each face is shared by at most two tetrahedra (conforming)
 
 
 def test_conduction_tensors_eigenpairs():

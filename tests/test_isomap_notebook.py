@@ -60,6 +60,10 @@ def test_personalization_files_are_checked(elsewhere, tmp_path):
     pop, _, files = elsewhere
     ds = products.open_personalization(files[0], pop)
     assert ds.attrs["model"] == "iterative"
+    flat = products.synthetic_populations([ds], Domain.from_population(pop, 2))
+    assert list(flat) == ["iterative (MMD)"] and flat["iterative (MMD)"].shape[0] == 30
+    with pytest.raises(ValueError, match="personalization is 2D but the analysis is 3D"):
+        products.synthetic_populations([ds], Domain.from_population(pop, 3))
     with pytest.raises(FileNotFoundError, match="no such personalization file"):
         products.open_personalization(tmp_path / "missing.nc")
     (tmp_path / "junk.nc").write_text("not netCDF")

@@ -232,9 +232,10 @@ def _kuhn_template() -> np.ndarray:
     return np.array(tets)
 
 
-def voxel_tets(inside: np.ndarray, origin, spacing: float):
-    """Tetrahedra (Kuhn split, six per voxel) of the voxels ``inside``; returns
-    ``(points (n, 3), tets (m, 4))`` with unused grid nodes removed."""
+def voxel_tets(inside: np.ndarray, origin, spacing):
+    """Tetrahedra (Kuhn split, six per voxel, positively oriented) of the voxels ``inside``;
+    returns ``(points (n, 3), tets (m, 4))`` with unused grid nodes removed. ``spacing`` is
+    one voxel size (mm) or one per axis."""
     nx, ny, nz = inside.shape
     vox = np.argwhere(inside)
     offsets = np.array([[i, j, k] for k in (0, 1) for j in (0, 1) for i in (0, 1)])
@@ -246,8 +247,20 @@ def voxel_tets(inside: np.ndarray, origin, spacing: float):
     k = used % (nz + 1)
     j = (used // (nz + 1)) % (ny + 1)
     i = used // ((nz + 1) * (ny + 1))
-    points = np.asarray(origin, float) + spacing * np.stack([i, j, k], 1).astype(float)
+    points = np.asarray(origin, float) + np.asarray(spacing, float) * np.stack(
+        [i, j, k], 1).astype(float)
     return points, tets
+
+
+def box_mesh(shape, spacing=1.0, origin=(0.0, 0.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Conforming tetrahedral mesh of a box of ``shape = (n_x, n_y, n_z)`` grid nodes
+    (each >= 2), ``spacing`` mm apart (scalar or per axis), node ``(0, 0, 0)`` at
+    ``origin``: six Kuhn tetrahedra per cube. Node ``(i, j, k)`` is number
+    ``(i * n_y + j) * n_z + k``."""
+    cells = np.asarray(shape, int) - 1
+    if cells.min() < 1:
+        raise ValueError(f"a box mesh needs >= 2 nodes per axis, got {tuple(shape)}")
+    return voxel_tets(np.ones(cells, bool), origin, spacing)
 
 
 def snap_to_surface(points: np.ndarray, tets: np.ndarray, surface, min_quality: float = 0.15,

@@ -47,8 +47,8 @@ Two solvers (:func:`activation_times`):
   runs through tissue of the root's ``D`` (to element resolution), so it never cuts through
   a slow region or across a cavity; elsewhere the local solver alone applies.
 
-:func:`box_mesh` builds the conforming tetrahedral mesh of a box (6 tetrahedra per cube,
-Kuhn/Freudenthal split) used by the tests.
+:func:`mi_lib.twin.anatomy.box_mesh` builds the conforming tetrahedral mesh of a box used
+by the tests.
 """
 
 from __future__ import annotations
@@ -68,50 +68,6 @@ METHODS = ("fim", "graph")
 
 
 # ----------------------------------------------------------------------------- meshes
-
-
-def box_mesh(shape, spacing=1.0, origin=(0.0, 0.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
-    """Conforming tetrahedral mesh of a box of grid nodes.
-
-    Each cube of the grid is split into 6 tetrahedra around its main diagonal (Kuhn /
-    Freudenthal split), the same way in every cube, so the faces match.
-
-    Parameters
-    ----------
-    shape : (3,) int
-        Number of nodes ``(n_x, n_y, n_z)`` along each axis, each >= 2.
-    spacing : float or (3,) float
-        Node spacing (mm) along each axis.
-    origin : (3,) float
-        Position (mm) of node ``(0, 0, 0)``.
-
-    Returns
-    -------
-    points : (n_x * n_y * n_z, 3) float64
-        Node positions (mm); node ``(i, j, k)`` is number ``(i * n_y + j) * n_z + k``.
-    tets : (6 * (n_x - 1) * (n_y - 1) * (n_z - 1), 4) int64
-        Node numbers of the tetrahedra.
-    """
-    nx, ny, nz = (int(s) for s in shape)
-    if min(nx, ny, nz) < 2:
-        raise ValueError(f"a box mesh needs >= 2 nodes per axis, got {shape}")
-    spacing = np.broadcast_to(np.asarray(spacing, float), (3,))
-    origin = np.broadcast_to(np.asarray(origin, float), (3,))
-    grid = np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij")
-    points = np.stack([g.ravel() for g in grid], axis=1) * spacing + origin
-    ci, cj, ck = (g.ravel() for g in np.meshgrid(
-        np.arange(nx - 1), np.arange(ny - 1), np.arange(nz - 1), indexing="ij"))
-    steps = np.eye(3, dtype=np.int64)
-    tets = []
-    for perm in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)):
-        corner = np.zeros(3, np.int64)
-        verts = []
-        for k in range(4):
-            if k > 0:
-                corner = corner + steps[perm[k - 1]]
-            verts.append(((ci + corner[0]) * ny + cj + corner[1]) * nz + ck + corner[2])
-        tets.append(np.stack(verts, axis=1))
-    return points, np.concatenate(tets).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- tensors
