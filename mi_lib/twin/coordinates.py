@@ -1,0 +1,398 @@
+"""Consistent biventricular coordinates, rule-based fibres and AHA-17 segments.
+
+Coordinates (after Cobiveco, Schuler et al., Medical Image Analysis 74:102247, 2021)
+------------------------------------------------------------------------------------
+Every node of a biventricular tetrahedral mesh gets four coordinates, all in [0, 1]:
+
+``tv`` transventricular
+    0 in the left ventricle (LV), 1 in the right (RV). From the P1 finite-element Laplace
+    problem ``div grad u = 0`` with ``u = 0`` on the LV endocardium, ``u = 1`` on the RV
+    endocardium and natural (zero-flux) conditions elsewhere; ``tv = [u >= 1/2]``. The
+    ``u = 1/2`` iso-surface splits the septum in two, as in Cobiveco.
+``tm`` transmural
+    0 on the endocardium, 1 on the epicardium. Laplace problem with ``tm = 0`` on both
+    endocardia and ``tm = 1`` on the epicardium and on the septal interface (the nodes
+    next to ``u = 1/2``): each ventricle's septal half runs from its endocardium to the
+    mid-septum, as Cobiveco's ``tm`` does.
+``ab`` apicobasal
+    0 at the apex, 1 on the base: ``ab = d_apex / (d_apex + d_base)`` with ``d`` the
+    geodesic distances inside the myocardium (isotropic Eikonal solves,
+    :mod:`mi_lib.twin.eikonal`) from the apex node and from the base surface. Cobiveco
+    gets ``ab`` from a heat-method geodesic along a ridge; distances through the wall
+    give the same normalised arc-length along the wall.
+``rt`` rotational
+    Around each ventricle, angle about its own centre line (the centroids of its
+    endocardium, level by level along the long axis), mapped piecewise linearly between
+    the two RV insertions (the epicardial junctions where ``u`` crosses 1/2, found per
+    level): ``rt = 0`` at the anterior junction, ``0 -> 2/3`` through the free wall
+    (LV: anterior, lateral, inferior; RV: anterior, free wall, inferior), ``2/3`` at the
+    inferior (posterior) junction, ``2/3 -> 1`` back through the septum. The septum is
+    ``rt > 2/3`` in both ventricles, so the LV region of the digital-twin paper (004,
+    §III-A), ``tv = 0  or  (tv = 1 and rt > 2/3)``, holds the whole septum
+    (:attr:`Coordinates.lv`). Cobiveco solves Laplace problems on a cut mesh for ``rt``;
+    the junction-anchored angle has the same landmarks and is exact on a body of
+    revolution, at the cost of depending on the centre line near the apex (where
+    ``rt`` is ill-defined in every method).
+
+Anatomical orientation
+----------------------
+Long axis: the normal of the plane fitted to the base nodes, pointing from the apex to the
+base. Which junction is anterior follows from the heart's chirality: with ``u`` the
+base-to-apex direction and ``v`` the LV-to-RV direction, ``u x v`` points to the
+inferior (posterior) junction in a right-handed (non-mirrored) frame. A mirrored mesh
+(``flip_handedness``) swaps anterior and inferior.
+
+Fibres (rule-based, Bayer-like simplification)
+----------------------------------------------
+Per element: sheet ``s = grad tm / |grad tm|`` (transmural), longitudinal ``l`` = the
+part of ``grad ab`` orthogonal to ``s``, circumferential ``c = l x s`` (counter-clockwise
+seen from the base). Fibre ``f = cos(a) c + sin(a) l`` with helix angle
+``a = a_endo + (a_epi - a_endo) tm`` (+60 deg endocardium, -60 deg epicardium: a
+right-handed helix inside, left-handed outside); sheet-normal ``n = f x s``.
+
+AHA 17 segments (Cerqueira et al., Circulation 105:539, 2002)
+-----------------------------------------------------------
+On the LV region: apex cap ``ab < AHA_LEVELS[0]`` is segment 17; the rest is cut in three
+equal ``ab`` ranges (apical, mid, basal). Basal and mid rings have six 60-degree segments
+from the anterior junction: anterior (1/7), anterolateral (6/12), inferolateral (5/11),
+inferior (4/10) on the free wall (``rt`` quarters of [0, 2/3]), inferoseptal (3/9) and
+anteroseptal (2/8) on the septum (halves of [2/3, 1]). The apical ring has anterior (13),
+lateral (16), inferior (15) (thirds of the free wall) and septal (14).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .anatomy import Anatomy, AnatomyError, unique_edges
+from .ecg import stiffness_matrix, tet_gradients
+from .eikonal import activation_times
+
+#: ``ab`` limits of the AHA levels: apex cap below the first; apical, mid, basal thirds.
+AHA_LEVELS = (0.15, 0.15 + 0.85 / 3, 0.15 + 2 * 0.85 / 3)
+
+#: AHA segment names (1-based index).
+AHA_NAMES = {
+    1: "basal anterior", 2: "basal anteroseptal", 3: "basal inferoseptal",
+    4: "basal inferior", 5: "basal inferolateral", 6: "basal anterolateral",
+    7: "mid anterior", 8: "mid anteroseptal", 9: "mid inferoseptal", 10: "mid inferior",
+    11: "mid inferolateral", 12: "mid anterolateral", 13: "apical anterior",
+    14: "apical septal", 15: "apical inferior", 16: "apical lateral", 17: "apex",
+}
+
+COORDINATES = ("tm", "ab", "rt", "tv")
+
+
+@dataclass
+class Coordinates:
+    """Biventricular coordinates of the nodes of an :class:`~mi_lib.twin.anatomy.Anatomy`.
+
+    Attributes
+    ----------
+    tm, ab, rt : (n,) float in [0, 1]
+    tv : (n,) int8 in {0, 1}
+    u : (n,) float
+        The transventricular Laplace solution (``tv = u >= 1/2``).
+    apex : int
+        Node number of the apex.
+    axes : dict
+        ``centre`` (base centroid), ``long_axis`` (apex -> base unit vector), ``lv_to_rv``
+        (unit, orthogonal to the long axis), ``inferior`` (unit, towards the inferior
+        junction), all in mesh coordinates (mm).
+    info : dict
+        Sizes and checks (e.g. the number of nodes per ventricle).
+    """
+
+    tm: np.ndarray
+    ab: np.ndarray
+    rt: np.ndarray
+    tv: np.ndarray
+    u: np.ndarray
+    apex: int
+    axes: dict
+    info: dict = field(default_factory=dict)
+
+    @property
+    def lv(self) -> np.ndarray:
+        """The LV region of paper 004: ``tv = 0 or (tv = 1 and rt > 2/3)`` (whole septum)."""
+        return (self.tv == 0) | ((self.tv == 1) & (self.rt > 2.0 / 3.0))
+
+    def as_array(self) -> np.ndarray:
+        """``(n, 4)`` float32 array of (tm, ab, rt, tv)."""
+        return np.column_stack([self.tm, self.ab, self.rt, self.tv]).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- solvers
+
+
+def solve_laplace(stiffness: sp.spmatrix, fixed: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """P1 Laplace solution with Dirichlet values on ``fixed`` nodes, zero flux elsewhere.
+
+    Solves ``K_ff u_f = -K_fd u_d`` for the free nodes ``f`` (sparse LU). ``fixed`` is a
+    boolean mask or index array; ``values`` the prescribed values (same length as the
+    fixed nodes, or a scalar).
+    """
+    k = sp.csr_matrix(stiffness)
+    n = k.shape[0]
+    mask = np.zeros(n, bool)
+    mask[fixed] = True
+    u = np.zeros(n)
+    u[mask] = np.broadcast_to(np.asarray(values, float), (int(mask.sum()),)) \
+        if np.ndim(values) == 0 or len(np.atleast_1d(values)) == mask.sum() else values[mask]
+    free = ~mask
+    kff = k[free][:, free].tocsc()
+    rhs = -(k[free][:, mask] @ u[mask])
+    u[free] = spla.splu(kff).solve(rhs)
+    return u
+
+
+def node_gradients(points, tets, values) -> np.ndarray:
+    """Volume-weighted average of the element gradients of a P1 field at the nodes."""
+    grads, vol = tet_gradients(points, tets)
+    g = np.einsum("kai,ka->ki", grads, np.asarray(values, float)[tets])
+    out = np.zeros((len(points), 3))
+    w = np.zeros(len(points))
+    for a in range(4):
+        np.add.at(out, tets[:, a], g * vol[:, None])
+        np.add.at(w, tets[:, a], vol)
+    return out / np.maximum(w, 1e-300)[:, None]
+
+
+def _unit(v, fallback=None):
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    out = v / np.maximum(n, 1e-12)
+    if fallback is not None:
+        bad = n[..., 0] < 1e-12
+        out[bad] = fallback[bad] if np.ndim(fallback) > 1 else fallback
+    return out
+
+
+def _circ_mean(angles) -> float:
+    return float(np.angle(np.mean(np.exp(1j * np.asarray(angles)))))
+
+
+# ----------------------------------------------------------------------------- coordinates
+
+
+def _axes(anatomy: Anatomy) -> tuple[np.ndarray, np.ndarray]:
+    """Base centroid and the apex -> base unit normal of the plane fitted to the base."""
+    p, c = anatomy.points, anatomy.surface_class
+    base = p[c == 1]
+    centre = base.mean(axis=0)
+    normal = np.linalg.svd(base - centre, full_matrices=False)[2][2]
+    if np.mean((p - centre) @ normal) > 0:  # the myocardium lies below the base
+        normal = -normal
+    return centre, normal
+
+
+def _centre_line(points, mask, height, n_levels):
+    """Centroid of the ``mask`` nodes per level of ``height``, interpolated at all heights."""
+    h = height[mask]
+    edges = np.linspace(h.min(), h.max(), n_levels + 1)
+    idx = np.clip(np.digitize(h, edges) - 1, 0, n_levels - 1)
+    cnt = np.bincount(idx, minlength=n_levels)
+    ok = cnt >= 3
+    mid = 0.5 * (edges[1:] + edges[:-1])[ok]
+    cen = np.stack([np.bincount(idx, points[mask, k], n_levels)[ok] / cnt[ok]
+                    for k in range(3)], axis=1)
+    return np.stack([np.interp(height, mid, cen[:, k]) for k in range(3)], axis=1)
+
+
+def _junction_angles(angle_of, height, junction, inferior_side, n_levels):
+    """Anterior and inferior junction angles (radians) as functions of height.
+
+    ``angle_of`` are the angles of the junction nodes about one ventricle's centre line;
+    ``inferior_side`` (bool) tells which junction each node belongs to.
+    """
+    h = height[junction]
+    edges = np.linspace(h.min(), h.max(), n_levels + 1)
+    idx = np.clip(np.digitize(h, edges) - 1, 0, n_levels - 1)
+    out = []
+    for side in (False, True):
+        mids, angs = [], []
+        for k in range(n_levels):
+            sel = (idx == k) & (inferior_side == side)
+            if sel.sum() >= 1:
+                mids.append(0.5 * (edges[k] + edges[k + 1]))
+                angs.append(_circ_mean(angle_of[sel]))
+        if len(mids) < 2:
+            raise AnatomyError("could not find the RV insertion (junction) on enough levels; "
+                               "is the RV endocardium (class 4) labelled correctly?")
+        angs = np.unwrap(angs)
+        out.append((np.asarray(mids), angs))
+    return out
+
+
+def _rotational(theta, th_ant, th_inf, sign):
+    """Piecewise-linear ``rt`` from angles and the two junction angles (per node).
+
+    ``sign = -1`` when the free wall runs from the anterior to the inferior junction with
+    decreasing angle, ``+1`` when increasing.
+    """
+    two_pi = 2 * np.pi
+    free_span = np.mod(sign * (th_inf - th_ant), two_pi)
+    pos = np.mod(sign * (theta - th_ant), two_pi)
+    rt = np.empty_like(theta)
+    free = pos <= free_span
+    rt[free] = pos[free] / free_span[free] * (2.0 / 3.0)
+    sep_span = two_pi - free_span
+    pos_sep = np.mod(sign * (theta - th_inf), two_pi)
+    rt[~free] = 2.0 / 3.0 + pos_sep[~free] / sep_span[~free] / 3.0
+    return np.clip(rt, 0.0, 1.0)
+
+
+def compute_coordinates(anatomy: Anatomy, *, n_levels: int = 20,
+                        flip_handedness: bool = False) -> Coordinates:
+    """Biventricular coordinates ``(tm, ab, rt, tv)`` of every node (module docstring).
+
+    Parameters
+    ----------
+    anatomy : Anatomy
+        Tetrahedral mesh with surface classes 1 base, 2 epicardium, 3 LV endo, 4 RV endo.
+    n_levels : int
+        Levels along the long axis for the centre lines and the junctions.
+    flip_handedness : bool
+        The mesh is mirrored (left-handed frame): swap the anterior and inferior junctions.
+
+    Returns
+    -------
+    Coordinates
+    """
+    p, tets, cls = anatomy.points, anatomy.tets, anatomy.surface_class
+    for c, name in ((1, "base"), (2, "epicardium"), (3, "LV endocardium"),
+                    (4, "RV endocardium")):
+        if not np.any(cls == c):
+            raise AnatomyError(f"{anatomy.source or anatomy.name}: no mesh node is labelled "
+                               f"{name} (class {c}); relabel the surface")
+    k = stiffness_matrix(p, tets)
+
+    # transventricular
+    endo = (cls == 3) | (cls == 4)
+    u = solve_laplace(k, endo, (cls[endo] == 4).astype(float))
+    tv = (u >= 0.5).astype(np.int8)
+
+    # transmural: 0 on the endocardia, 1 on the epicardium and the septal interface
+    e = unique_edges(tets)
+    cross = (u[e[:, 0]] - 0.5) * (u[e[:, 1]] - 0.5) < 0
+    ce = e[cross]
+    closer = np.where(np.abs(u[ce[:, 0]] - 0.5) <= np.abs(u[ce[:, 1]] - 0.5), ce[:, 0], ce[:, 1])
+    interface = np.zeros(len(p), bool)
+    interface[closer] = True
+    interface &= ~endo
+    fixed = endo | (cls == 2) | interface  # the base keeps zero flux
+    tm = np.clip(solve_laplace(k, fixed, np.where(endo[fixed], 0.0, 1.0)), 0.0, 1.0)
+
+    # apicobasal
+    centre, normal = _axes(anatomy)
+    height = (p - centre) @ normal
+    epi_lv = np.flatnonzero((cls == 2) & (tv == 0))
+    apex = int(epi_lv[np.argmin(height[epi_lv])])
+    eye = np.eye(3)
+    d_apex = activation_times(p, tets, eye, [apex])
+    base_nodes = np.flatnonzero(cls == 1)
+    d_base = activation_times(p, tets, eye, base_nodes)
+    if not (np.all(np.isfinite(d_apex)) and np.all(np.isfinite(d_base))):
+        raise AnatomyError(f"{anatomy.source or anatomy.name}: the mesh is not connected")
+    ab = d_apex / np.maximum(d_apex + d_base, 1e-12)
+
+    # orientation: LV -> RV and the inferior direction
+    lv_c = p[cls == 3].mean(axis=0)
+    rv_c = p[cls == 4].mean(axis=0)
+    v = rv_c - lv_c
+    v = _unit(v - (v @ normal) * normal)
+    w = np.cross(-normal, v)  # (base -> apex) x (LV -> RV): towards the inferior junction
+    if flip_handedness:
+        w = -w
+
+    # junctions: epicardial nodes next to u = 1/2
+    junction = interface & ((cls == 2) | np.isin(np.arange(len(p)), _neighbours(e, cls == 2)))
+    if junction.sum() < 4:
+        raise AnatomyError(f"{anatomy.source or anatomy.name}: the LV and RV do not meet on "
+                           "the epicardium (no RV insertion found)")
+
+    rt = np.zeros(len(p))
+    for ventricle, endo_cls, sign in ((0, 3, -1.0), (1, 4, 1.0)):
+        cl = _centre_line(p, cls == endo_cls, height, n_levels)
+        r = p - cl
+        theta = np.arctan2(r @ w, r @ v)
+        jr = r[junction]
+        j_inf = (jr @ w) > 0
+        (h_a, a_a), (h_i, a_i) = _junction_angles(theta[junction], height, junction, j_inf,
+                                                  n_levels)
+        th_ant = np.interp(height, h_a, a_a)
+        th_inf = np.interp(height, h_i, a_i)
+        sel = tv == ventricle
+        rt[sel] = _rotational(theta[sel], th_ant[sel], th_inf[sel], sign)
+
+    axes = {"centre": centre, "long_axis": normal, "lv_to_rv": v, "inferior": w}
+    info = {"nodes_lv": int((tv == 0).sum()), "nodes_rv": int((tv == 1).sum()),
+            "junction_nodes": int(junction.sum()), "apex": apex}
+    return Coordinates(tm=tm, ab=ab, rt=rt, tv=tv, u=u, apex=apex, axes=axes, info=info)
+
+
+def _neighbours(edges: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Nodes sharing an edge with a node of ``mask``."""
+    a = edges[mask[edges[:, 1]], 0]
+    b = edges[mask[edges[:, 0]], 1]
+    return np.unique(np.concatenate([a, b]))
+
+
+# ----------------------------------------------------------------------------- fibres
+
+
+def fibre_directions(anatomy: Anatomy, coords: Coordinates, alpha_endo: float = 60.0,
+                     alpha_epi: float = -60.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rule-based fibre, sheet and sheet-normal unit vectors per tetrahedron.
+
+    See the module docstring. The coordinate gradients are averaged to the nodes and back
+    to the elements so that one-element-thick noise of the P1 gradients does not show.
+
+    Returns
+    -------
+    f, s, n : (m, 3) float arrays, orthonormal per row
+    """
+    p, tets = anatomy.points, anatomy.tets
+    g_tm = node_gradients(p, tets, coords.tm)[tets].mean(axis=1)
+    g_ab = node_gradients(p, tets, coords.ab)[tets].mean(axis=1)
+    long_axis = coords.axes["long_axis"]
+    s = _unit(g_tm, fallback=np.broadcast_to(coords.axes["lv_to_rv"], g_tm.shape))
+    l_dir = g_ab - np.sum(g_ab * s, axis=1, keepdims=True) * s
+    # where grad ab is transmural (apex), fall back on the long axis
+    fb = long_axis - np.outer(s @ long_axis, np.ones(3)) * s
+    l_dir = _unit(l_dir, fallback=_unit(fb))
+    c = np.cross(l_dir, s)
+    tm_e = coords.tm[tets].mean(axis=1)
+    a = np.deg2rad(alpha_endo + (alpha_epi - alpha_endo) * tm_e)
+    f = np.cos(a)[:, None] * c + np.sin(a)[:, None] * l_dir
+    f = _unit(f)
+    n = np.cross(f, s)
+    return f, s, _unit(n)
+
+
+# ----------------------------------------------------------------------------- AHA
+
+
+def aha_segments(coords: Coordinates, levels=AHA_LEVELS) -> np.ndarray:
+    """AHA segment (1..17) of every node of the LV region, 0 elsewhere (module docstring)."""
+    ab, rt = coords.ab, coords.rt
+    seg = np.zeros(len(ab), np.int8)
+    lv = coords.lv
+    septum = rt > 2.0 / 3.0
+    # basal / mid rings: free-wall quarters (anterior, anterolateral, inferolateral,
+    # inferior) then septal halves (inferoseptal, anteroseptal)
+    q = np.minimum((rt * 6.0).astype(int), 5)  # 0..5 sixths of [0, 1]
+    ring = np.array([1, 6, 5, 4, 3, 2])[q]
+    base = lv & (ab >= levels[2])
+    mid = lv & (ab >= levels[1]) & (ab < levels[2])
+    seg[base] = ring[base]
+    seg[mid] = ring[mid] + 6
+    apical = lv & (ab >= levels[0]) & (ab < levels[1])
+    third = np.minimum((rt * 4.5).astype(int), 2)  # thirds of [0, 2/3]
+    apical_seg = np.where(septum, 14, np.array([13, 16, 15])[third])
+    seg[apical] = apical_seg[apical]
+    seg[lv & (ab < levels[0])] = 17
+    return seg

@@ -1,0 +1,248 @@
+"""The digital-twin forward model: anatomy -> coordinates -> activation -> 8-lead QRS.
+
+:class:`TwinModel` holds everything that depends on one anatomy only (coordinates, AHA
+segments, fibres, the Eikonal solver's mesh structures, root nodes, electrode positions and
+lead fields); :meth:`TwinModel.simulate` then runs one scenario (tissue labels ->
+conduction tensors -> activation times -> pseudo-ECG) in tens of milliseconds.
+
+Conduction (paper 004 §III-B, after Camps et al. 2021/2024)
+-----------------------------------------------------------
+Orthotropic velocities (mm/ms = m/s): fibre 0.65, sheet (transmural) 0.48, sheet-normal
+0.51. A fast endocardial layer (the Purkinje-rich subendocardium: the tetrahedra with a
+face on an endocardium, about a third of an edge thick) conducts isotropically at 1.5
+(``dense``, the apical two thirds, ``ab < DENSE_AB_MAX``) or 1.0 (``sparse``, the basal
+third, where the Purkinje network thins).
+Scar and border zone scale all velocities of their elements (the mean of the node
+factors, so a tetrahedron straddling a boundary gets an intermediate speed).
+
+Root nodes (Durrer et al., Circulation 41:899, 1970; paper [62])
+----------------------------------------------------------------
+Seven endocardial sites at fixed coordinates (:data:`ROOTS`), the same on every anatomy:
+LV mid-septum (t = 0), LV basal-anterior paraseptal, two LV mid-posterior, RV mid-septum,
+two RV free wall. Their start times stand for the Purkinje delays from the His bundle
+(paper: "the delay from the His-bundle through the Purkinje tree normalized by the
+earliest activation"): LV septum first (0 ms), LV anterior and posterior 6-10 ms, RV
+septum 10 ms and RV free wall 16-20 ms, Durrer's order. These delays and the extent of the
+dense layer were chosen within their physiological ranges so that the shipped heart's
+healthy QRS lasts about as long as the real one (89 ms); notebook 05 shows the comparison
+lead by lead. They are the model's calibration, not a fit per subject.
+
+Torso and electrodes
+--------------------
+No torso mesh is available, so the heart is placed in an elliptic-cylinder torso
+(semi-axes 160 mm lateral, 110 mm antero-posterior; the paper also keeps only the
+electrode positions, not the torso's conductivity). The heart's own axes (long axis,
+LV -> RV, inferior; :class:`~mi_lib.twin.coordinates.Coordinates`) are rotated onto a
+typical orientation in the body: the base-to-apex axis points left, anterior and inferior
+(:data:`APEX_DIRECTION`), the RV lies anterior-right of the LV. The heart's centroid sits
+25 mm left of the midline, 75 mm behind the anterior chest wall. Electrodes by the
+standard landmarks: V1/V2 at the 4th intercostal space 25 mm right/left of the midline
+(:data:`ICS4_MM` above the heart centre), V4 at the 5th intercostal space on the
+mid-clavicular line (90 mm left), V3 midway between V2 and V4, V5 on the anterior axillary
+line and V6 on the mid-axillary line at V4's height; the limb electrodes at the shoulders
+(RA, LA) and the left/right hips (LL, RL) in the Mason-Likar torso positions. Body frame:
+x left, y posterior, z superior (LPS, mm).
+
+Signal
+------
+``Vm`` follows a logistic upstroke of width :data:`UPSTROKE_MS` at each node's activation
+time; the electrode potentials come from the P1 lead fields (:mod:`mi_lib.twin.ecg`);
+leads I, II, V1-V6 against Wilson's central terminal, sampled every ``dt`` ms from t = 0
+(the earliest root) for ``n_samples`` samples (default 512 x 0.5 ms = 256 ms, longer than
+any QRS here, so the whole complex and its return to zero are kept). The QRS ends when the
+last node has depolarised (``qrs_duration = max(at) + 2 * width``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .anatomy import Anatomy
+from .coordinates import Coordinates, aha_segments, compute_coordinates, fibre_directions
+from .ecg import ELECTRODES, LEADS, lead_fields, leads_from_electrodes, pseudo_ecg, stiffness_matrix
+from .scenarios import Scenario, cv_factors, tissue_labels
+
+#: Healthy conduction velocities (mm/ms): fibre, sheet, sheet-normal, endocardial
+#: dense and sparse.
+CV = {"fibre": 0.65, "sheet": 0.48, "normal": 0.51, "endo_dense": 1.5, "endo_sparse": 1.0}
+DENSE_AB_MAX = 2.0 / 3.0
+UPSTROKE_MS = 2.0
+
+#: Root nodes: name -> (endocardium class 3 LV / 4 RV, ab, rt, start time ms).
+ROOTS = {
+    "lv_mid_septal": (3, 0.55, 5.0 / 6.0, 0.0),
+    "lv_basal_anterior_paraseptal": (3, 0.78, 0.04, 6.0),
+    "lv_mid_posterior_1": (3, 0.50, 0.50, 10.0),
+    "lv_mid_posterior_2": (3, 0.50, 0.60, 10.0),
+    "rv_mid_septal": (4, 0.55, 5.0 / 6.0, 10.0),
+    "rv_free_wall_1": (4, 0.45, 0.35, 16.0),
+    "rv_free_wall_2": (4, 0.65, 0.15, 20.0),
+}
+
+#: Typical direction of the base-to-apex axis in the body (LPS: left, posterior, superior).
+APEX_DIRECTION = (0.60, -0.45, -0.65)
+#: Typical LV -> RV direction in the body before orthogonalisation (right and anterior).
+RV_DIRECTION = (-0.7, -0.7, 0.0)
+TORSO_AXES_MM = (160.0, 110.0)
+HEART_OFFSET_MM = (25.0, -35.0, 0.0)  # heart centroid relative to the torso centre
+ICS4_MM, ICS5_MM = 20.0, -10.0        # heights of the 4th / 5th intercostal spaces
+
+
+def body_rotation(axes: dict) -> np.ndarray:
+    """Rotation matrix from mesh coordinates to the body frame (module docstring)."""
+    u_m = -np.asarray(axes["long_axis"])  # base -> apex
+    v_m = np.asarray(axes["lv_to_rv"])
+    h = np.column_stack([u_m, v_m, np.cross(u_m, v_m)])
+    u_b = np.asarray(APEX_DIRECTION, float)
+    u_b /= np.linalg.norm(u_b)
+    v_b = np.asarray(RV_DIRECTION, float)
+    v_b = v_b - (v_b @ u_b) * u_b
+    v_b /= np.linalg.norm(v_b)
+    b = np.column_stack([u_b, v_b, np.cross(u_b, v_b)])
+    return b @ h.T
+
+
+def _on_front(x: float, a: float, b: float) -> float:
+    """y (posterior positive) of the anterior torso surface at lateral position x."""
+    return -b * np.sqrt(max(1.0 - (x / a) ** 2, 0.0))
+
+
+def electrode_positions_body() -> dict[str, np.ndarray]:
+    """Electrode positions in the body frame (LPS, mm, torso centre at the origin)."""
+    a, b = TORSO_AXES_MM
+    hz = HEART_OFFSET_MM[2]
+    pos = {}
+    for name, x, z in (("V1", -25.0, ICS4_MM), ("V2", 25.0, ICS4_MM), ("V4", 90.0, ICS5_MM),
+                       ("V5", 0.85 * a, ICS5_MM)):
+        pos[name] = np.array([x, _on_front(x, a, b), hz + z])
+    pos["V6"] = np.array([a, 0.0, hz + ICS5_MM])
+    mid = 0.5 * (pos["V2"] + pos["V4"])
+    pos["V3"] = np.array([mid[0], _on_front(mid[0], a, b), mid[2]])
+    pos["RA"] = np.array([-0.9 * a, 0.0, 220.0])
+    pos["LA"] = np.array([0.9 * a, 0.0, 220.0])
+    pos["LL"] = np.array([0.7 * a, 0.0, -300.0])
+    pos["RL"] = np.array([-0.7 * a, 0.0, -300.0])
+    return {k: pos[k] for k in ELECTRODES}
+
+
+def electrode_positions(points: np.ndarray, axes: dict) -> dict[str, np.ndarray]:
+    """Electrode positions in mesh coordinates for a heart with the given axes."""
+    rot = body_rotation(axes)
+    centroid = points.mean(axis=0)
+    offset = np.asarray(HEART_OFFSET_MM)
+    # body = rot (x - centroid) + offset  <=>  x = rot^T (body - offset) + centroid
+    return {k: rot.T @ (v - offset) + centroid for k, v in electrode_positions_body().items()}
+
+
+def root_nodes(anatomy: Anatomy, coords: Coordinates, roots=None) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+    """Endocardial nodes nearest to the root coordinates ``(ab, rt)`` and their times."""
+    roots = ROOTS if roots is None else roots
+    nodes, times = [], []
+    for cls, ab, rt, t0 in roots.values():
+        cand = np.flatnonzero(anatomy.surface_class == cls)
+        d_rt = np.abs(coords.rt[cand] - rt) % 1.0
+        d_rt = np.minimum(d_rt, 1.0 - d_rt)
+        nodes.append(int(cand[np.argmin((coords.ab[cand] - ab) ** 2 + d_rt**2)]))
+        times.append(float(t0))
+    return np.asarray(nodes, np.int64), np.asarray(times)
+
+
+@dataclass
+class TwinModel:
+    """Per-anatomy state of the forward model (see the module docstring)."""
+
+    anatomy: Anatomy
+    coords: Coordinates
+    segments: np.ndarray
+    fibres: tuple[np.ndarray, np.ndarray, np.ndarray]
+    roots: np.ndarray
+    root_times: np.ndarray
+    electrodes: dict
+    lead_fields: np.ndarray
+    endo_layer: np.ndarray
+    dense: np.ndarray
+    cv: dict = field(default_factory=lambda: dict(CV))
+    upstroke_ms: float = UPSTROKE_MS
+    dt: float = 0.5
+    n_samples: int = 512
+    solver: object = None
+
+    @classmethod
+    def build(cls, anatomy: Anatomy, *, cv: dict | None = None, roots: dict | None = None,
+              upstroke_ms: float = UPSTROKE_MS, dt: float = 0.5, n_samples: int = 512,
+              flip_handedness: bool = False) -> TwinModel:
+        coords = compute_coordinates(anatomy, flip_handedness=flip_handedness)
+        segments = aha_segments(coords)
+        fibres = fibre_directions(anatomy, coords)
+        r, rt = root_nodes(anatomy, coords, roots)
+        el = electrode_positions(anatomy.points, coords.axes)
+        k = stiffness_matrix(anatomy.points, anatomy.tets)
+        w = lead_fields(anatomy.points, anatomy.tets, np.array([el[e] for e in ELECTRODES]),
+                        stiffness=k)
+        endo_node = np.isin(anatomy.surface_class, (3, 4))
+        endo_layer = endo_node[anatomy.tets].sum(axis=1) >= 3  # a face on the endocardium
+        dense = coords.ab[anatomy.tets].mean(axis=1) < DENSE_AB_MAX
+        model = cls(anatomy, coords, segments, fibres, r, rt, el, w, endo_layer, dense,
+                    dict(CV if cv is None else {**CV, **cv}), upstroke_ms, dt, n_samples)
+        model.solver = _make_solver(anatomy.points, anatomy.tets)
+        return model
+
+    @property
+    def time(self) -> np.ndarray:
+        return np.arange(self.n_samples) * self.dt
+
+    def metric(self, factor_nodes: np.ndarray | None = None) -> np.ndarray:
+        """``D^-1`` per tetrahedron (ms^2/mm^2) for per-node velocity factors."""
+        tets = self.anatomy.tets
+        k = np.ones(len(tets)) if factor_nodes is None else factor_nodes[tets].mean(axis=1)
+        f, s, n = self.fibres
+        cv = self.cv
+        m = np.zeros((len(tets), 3, 3))
+        for a, v in ((f, cv["fibre"]), (s, cv["sheet"]), (n, cv["normal"])):
+            m += (1.0 / (v * k) ** 2)[:, None, None] * a[:, :, None] * a[:, None, :]
+        v_endo = np.where(self.dense, cv["endo_dense"], cv["endo_sparse"]) * k
+        layer = self.endo_layer
+        m[layer] = np.eye(3)[None] / (v_endo[layer] ** 2)[:, None, None]
+        return m
+
+    def activation(self, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+        """Tissue labels and activation times (ms) of one scenario."""
+        labels = tissue_labels(self.coords, scenario)
+        m = self.metric(None if scenario.healthy else cv_factors(labels, scenario))
+        at = _solve(self.solver, self.anatomy.points, self.anatomy.tets, m, self.roots,
+                    self.root_times)
+        return labels, at
+
+    def ecg(self, at: np.ndarray) -> np.ndarray:
+        """8 leads (I, II, V1-V6) x ``n_samples`` of an activation map."""
+        phi = pseudo_ecg(at, self.lead_fields, self.time, self.upstroke_ms)
+        return leads_from_electrodes(phi, ELECTRODES)
+
+    def simulate(self, scenario: Scenario) -> dict:
+        """One QRS: ``labels`` (n,), ``at`` (n,), ``qrs`` (8, n_samples), ``qrs_duration``."""
+        labels, at = self.activation(scenario)
+        qrs = self.ecg(at)
+        finite = at[np.isfinite(at)]
+        return {"labels": labels, "at": at, "qrs": qrs,
+                "qrs_duration": float(finite.max() + 2.0 * self.upstroke_ms)}
+
+
+LEAD_NAMES = LEADS
+
+
+def _make_solver(points, tets):
+    try:
+        from .eikonal import EikonalSolver
+    except ImportError:  # pragma: no cover - older eikonal module
+        return None
+    return EikonalSolver(points, tets)
+
+
+def _solve(solver, points, tets, metric, roots, times):
+    if solver is not None and hasattr(solver, "solve_metric"):
+        return solver.solve_metric(metric, roots, times)
+    from .eikonal import activation_times
+    return activation_times(points, tets, np.linalg.inv(metric), roots, times)
