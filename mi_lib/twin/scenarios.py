@@ -26,7 +26,7 @@ location           ab0    rt0    r_ab   r_rt   target AHA segments
 septal             0.70   0.833  0.36   0.20   2, 3, 8, 9
 apical             0.00   0.500  0.43   2.00   13, 14, 15, 16, 17
 anterior_extensive 0.45   0.000  0.62   0.21   1, 2, 7, 8, 13, 14, 17
-anterior_limited   0.40   0.090  0.22   0.12   7, 13
+anterior_limited   0.40   0.090  0.26   0.14   7, 13
 lateral            0.70   0.333  0.36   0.20   5, 6, 11, 12
 inferior           0.55   0.560  0.50   0.10   4, 10, 15
 inferolateral      0.55   0.470  0.50   0.20   4, 5, 10, 11, 15, 16
@@ -55,7 +55,7 @@ LOCATIONS: dict[str, tuple[float, float, float, float, tuple[int, ...]]] = {
     "septal": (0.70, 5.0 / 6.0, 0.36, 0.20, (2, 3, 8, 9)),
     "apical": (0.00, 0.50, 0.43, 2.00, (13, 14, 15, 16, 17)),
     "anterior_extensive": (0.45, 0.00, 0.62, 0.21, (1, 2, 7, 8, 13, 14, 17)),
-    "anterior_limited": (0.40, 0.09, 0.22, 0.12, (7, 13)),
+    "anterior_limited": (0.40, 0.09, 0.26, 0.14, (7, 13)),
     "lateral": (0.70, 1.0 / 3.0, 0.36, 0.20, (5, 6, 11, 12)),
     "inferior": (0.55, 0.56, 0.50, 0.10, (4, 10, 15)),
     "inferolateral": (0.55, 0.47, 0.50, 0.20, (4, 5, 10, 11, 15, 16)),

@@ -1,0 +1,236 @@
+"""Biventricular coordinates, fibres, AHA segments, infarct scenarios and the forward model
+on the shipped heart, with closed forms where they exist."""
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+from scipy.stats import spearmanr
+
+from mi_lib.config import project_root
+from mi_lib.twin.anatomy import box_mesh, load_anatomy
+from mi_lib.twin.coordinates import AHA_LEVELS, node_gradients, solve_laplace
+from mi_lib.twin.ecg import LEADS, stiffness_matrix
+from mi_lib.twin.model import ROOTS, TwinModel, body_rotation, electrode_positions_body
+from mi_lib.twin.scenarios import (
+    BORDER_ZONE,
+    LOCATIONS,
+    SCAR,
+    SCENARIO_NAMES,
+    SCENARIOS,
+    aha_coverage,
+    get_scenario,
+    tissue_labels,
+)
+
+HEART = project_root() / "data" / "raw" / "anatomy" / "kit_geo1"
+REAL_QRS = project_root() / "data" / "raw" / "ecg" / "dti004_clinical_qrs.csv"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return TwinModel.build(load_anatomy(HEART))
+
+
+# ------------------------------------------------------------------ Laplace solver
+
+
+def test_laplace_reproduces_linear_field_on_slab():
+    points, tets = box_mesh((6, 5, 9), spacing=1.5)
+    z = points[:, 2]
+    fixed = (z == z.min()) | (z == z.max())
+    u = solve_laplace(stiffness_matrix(points, tets), fixed, (z[fixed] - z.min()) / np.ptp(z))
+    assert np.allclose(u, (z - z.min()) / np.ptp(z), atol=1e-10)
+    g = node_gradients(points, tets, u)
+    assert np.allclose(g, [0.0, 0.0, 1.0 / np.ptp(z)], atol=1e-10)
+
+
+def test_laplace_in_spherical_shell_matches_closed_form():
+    points, tets = box_mesh((25, 25, 25), spacing=1.0, origin=(-12.0, -12.0, -12.0))
+    r = np.linalg.norm(points, axis=1)
+    keep_t = np.all((r[tets] >= 3.9) & (r[tets] <= 12.1), axis=1)
+    tets = tets[keep_t]
+    used = np.unique(tets)
+    remap = -np.ones(len(points), int)
+    remap[used] = np.arange(len(used))
+    points, tets, r = points[used], remap[tets], r[used]
+    inner, outer = r < 5.0, r > 11.0
+    ri, ro = r[inner].mean(), r[outer].mean()
+    fixed = inner | outer
+    u = solve_laplace(stiffness_matrix(points, tets), fixed, np.where(inner[fixed], 0.0, 1.0))
+    exact = np.clip((1 / ri - 1 / r) / (1 / ri - 1 / ro), 0, 1)
+    mid = (r > 6.0) & (r < 10.0)
+    # staircase boundaries at 1 mm resolution: a few % of the range
+    assert np.abs(u[mid] - exact[mid]).max() < 0.06
+    assert spearmanr(u[mid], r[mid]).statistic > 0.97
+
+
+# ------------------------------------------------------------------ coordinates
+
+
+def test_coordinates_in_range_and_on_their_boundaries(model):
+    c, cls = model.coords, model.anatomy.surface_class
+    for name in ("tm", "ab", "rt"):
+        x = getattr(c, name)
+        assert np.all(np.isfinite(x)) and x.min() >= 0.0 and x.max() <= 1.0, name
+    assert set(np.unique(c.tv)) == {0, 1}
+    assert np.all(c.tm[np.isin(cls, (3, 4))] == 0.0)
+    assert np.all(c.tm[cls == 2] == 1.0)
+    assert np.all(c.tv[cls == 3] == 0) and np.all(c.tv[cls == 4] == 1)
+    assert c.ab[c.apex] == 0.0 and np.all(c.ab[cls == 1] == 1.0)
+
+
+def test_coordinates_monotone_along_their_directions(model):
+    a, c = model.anatomy, model.coords
+    height = (a.points - c.axes["centre"]) @ c.axes["long_axis"]
+    assert spearmanr(c.ab, height).statistic > 0.9
+    # ab and tm increase along their own gradients, which point base-ward / outward
+    g_ab = node_gradients(a.points, a.tets, c.ab)
+    assert np.mean(g_ab @ c.axes["long_axis"] > 0) > 0.9
+    # tm rises with the distance from the endocardium within the LV free wall
+    lv_free = (c.tv == 0) & (c.rt < 2 / 3) & (c.ab > 0.3) & (c.ab < 0.9)
+    lv_c = a.points[a.surface_class == 3].mean(axis=0)
+    r = a.points - lv_c
+    r -= np.outer(r @ c.axes["long_axis"], c.axes["long_axis"])
+    g_tm = node_gradients(a.points, a.tets, c.tm)
+    wall = lv_free & (c.tm > 0.05) & (c.tm < 0.95)
+    outward = np.sum(g_tm[wall] * r[wall], axis=1) / np.linalg.norm(r[wall], axis=1)
+    assert np.mean(outward > 0) > 0.9
+    # rt rises monotonically around the LV free wall from the anterior junction
+    ring = lv_free & (c.ab > 0.5) & (c.ab < 0.6) & (c.tm > 0.4) & (c.tm < 0.6)
+    ang = np.arctan2(r[ring] @ c.axes["inferior"], r[ring] @ c.axes["lv_to_rv"])
+    theta_from_anterior = np.mod(-(ang - ang[np.argmin(c.rt[ring])]), 2 * np.pi)
+    assert spearmanr(c.rt[ring], theta_from_anterior).statistic > 0.95
+
+
+def test_lv_region_holds_the_whole_septum(model):
+    c = model.coords
+    epi = model.anatomy.points[model.anatomy.surface_class == 2]
+    far = cKDTree(epi).query(model.anatomy.points)[0] > 8.0  # away from the insertions
+    septal = (np.abs(c.u - 0.5) < 0.1) & (c.ab > 0.3) & (c.ab < 0.9) & far  # mid-septum
+    assert septal.sum() > 100
+    assert c.lv[septal].mean() > 0.95
+    rv_free = (c.tv == 1) & (c.u > 0.95) & (c.rt < 2 / 3)
+    assert not c.lv[rv_free].any()
+
+
+def test_fibres_orthonormal_with_transmural_helix(model):
+    f, s, n = model.fibres
+    for v in (f, s, n):
+        assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-9)
+    assert np.abs(np.sum(f * s, axis=1)).max() < 1e-9
+    assert np.abs(np.sum(f * n, axis=1)).max() < 1e-9
+    a, c = model.anatomy, model.coords
+    tm_e = c.tm[a.tets].mean(axis=1)
+    g_ab = node_gradients(a.points, a.tets, c.ab)[a.tets].mean(axis=1)
+    g_ab -= np.sum(g_ab * s, axis=1, keepdims=True) * s
+    g_ab /= np.linalg.norm(g_ab, axis=1, keepdims=True)
+    helix = np.degrees(np.arcsin(np.clip(np.sum(f * g_ab, axis=1), -1, 1)))
+    lv = (c.tv[a.tets].max(axis=1) == 0) & (c.ab[a.tets].mean(axis=1) > 0.3)
+    assert np.median(helix[lv & (tm_e < 0.15)]) > 40
+    assert np.median(helix[lv & (tm_e > 0.85)]) < -40
+    assert abs(np.median(helix[lv & (np.abs(tm_e - 0.5) < 0.05)])) < 15
+
+
+# ------------------------------------------------------------------ AHA
+
+
+def test_every_aha_segment_present_and_in_place(model):
+    seg, c = model.segments, model.coords
+    counts = np.bincount(seg, minlength=18)
+    assert np.all(counts[1:] > 0), counts
+    lv_total = counts[1:].sum()
+    assert np.all(counts[1:17] / lv_total > 0.02)
+    assert np.all(seg[~c.lv] == 0) and np.all(seg[c.lv] > 0)
+    assert np.all(c.ab[seg == 17] < AHA_LEVELS[0])
+    assert np.all(c.ab[np.isin(seg, range(1, 7))] >= AHA_LEVELS[2])
+    assert np.all(c.rt[np.isin(seg, (2, 3, 8, 9, 14))] > 2 / 3)
+    assert np.all(c.rt[np.isin(seg, (1, 4, 5, 6, 7, 10, 11, 12, 13, 15, 16))] <= 2 / 3)
+
+
+# ------------------------------------------------------------------ scenarios
+
+
+def test_scenario_set_is_the_papers():
+    assert SCENARIO_NAMES[0] == "baseline" and len(SCENARIO_NAMES) == 18
+    assert len(set(SCENARIO_NAMES)) == 18
+    locs = {s.location for s in SCENARIOS[1:]}
+    assert locs == set(LOCATIONS)
+    assert sum(s.extent == "transmural" for s in SCENARIOS) == 9
+    assert sum(s.extent == "subendocardial" for s in SCENARIOS) == 8
+    slow = get_scenario("lateral_transmural_slow")
+    assert (slow.cv_scar, slow.cv_bz) == (0.05, 0.25)
+    small = get_scenario("lateral_small_transmural")
+    large = get_scenario("lateral_transmural")
+    assert small.r_ab == large.r_ab / 2 and small.r_rt == large.r_rt / 2
+    with pytest.raises(KeyError, match="unknown scenario"):
+        get_scenario("posterior")
+
+
+def test_scar_geometry_nested_and_on_target(model):
+    c, seg = model.coords, model.segments
+    for loc, (*_, target) in LOCATIONS.items():
+        tr = tissue_labels(c, get_scenario(f"{loc}_transmural"))
+        sub = tissue_labels(c, get_scenario(f"{loc}_subendocardial"))
+        assert (sub == SCAR).sum() > 0
+        assert np.all(tr[sub == SCAR] == SCAR), loc  # subendocardial scar inside transmural
+        assert c.tm[sub == SCAR].max() <= 0.5 + 1e-12
+        assert c.tm[tr == SCAR].max() == 1.0  # reaches the epicardium
+        assert np.all(c.lv[tr > 0])
+        assert (tr == BORDER_ZONE).sum() > 0
+        cov = aha_coverage(c, seg, get_scenario(f"{loc}_transmural"))
+        others = [k for k in range(1, 18) if k not in target]
+        assert np.mean(cov[list(target)]) > 0.7, (loc, cov)
+        assert np.mean(cov[others]) < 0.1, (loc, cov)
+    small = tissue_labels(c, get_scenario("lateral_small_transmural"))
+    large = tissue_labels(c, get_scenario("lateral_transmural"))
+    assert (small == SCAR).sum() < 0.5 * (large == SCAR).sum()
+    assert np.all(tissue_labels(c, SCENARIOS[0]) == 0)
+
+
+# ------------------------------------------------------------------ electrodes and model
+
+
+def test_body_frame_and_electrodes(model):
+    rot = body_rotation(model.coords.axes)
+    assert np.allclose(rot @ rot.T, np.eye(3), atol=1e-12)
+    assert np.isclose(np.linalg.det(rot), 1.0)
+    body = electrode_positions_body()
+    x = [body[f"V{i}"][0] for i in range(1, 7)]
+    assert np.all(np.diff(x) > 0)  # V1 (right sternal border) to V6 (mid-axillary, left)
+    pts = model.anatomy.points
+    for name, pos in model.electrodes.items():
+        assert np.linalg.norm(pts - pos, axis=1).min() > 20.0, name
+    assert model.lead_fields.shape == (10, len(pts))
+    cls = model.anatomy.surface_class
+    assert np.all(np.isin(cls[model.roots[:4]], 3)) and np.all(cls[model.roots[4:]] == 4)
+    assert len(model.roots) == len(ROOTS) == 7 and model.root_times.min() == 0.0
+
+
+def test_slower_tissue_never_activates_earlier(model):
+    base = model.simulate(SCENARIOS[0])
+    fast = model.simulate(get_scenario("lateral_transmural"))
+    slow = model.simulate(get_scenario("lateral_transmural_slow"))
+    assert np.all(fast["at"] >= base["at"] - 1e-9)
+    assert np.all(slow["at"] >= fast["at"] - 1e-9)
+    scar = fast["labels"] == SCAR
+    assert fast["at"][scar].mean() > base["at"][scar].mean() + 5.0
+    assert slow["qrs_duration"] > fast["qrs_duration"] > base["qrs_duration"]
+    assert np.allclose(model.simulate(SCENARIOS[0])["qrs"], base["qrs"])  # deterministic
+
+
+def test_baseline_qrs_matches_real_healthy_ecg(model):
+    """Duration 80-120 ms; dominant polarity of >= 6 of the 8 leads as the real QRS."""
+    out = model.simulate(SCENARIOS[0])
+    qrs = out["qrs"]
+    assert qrs.shape == (8, model.n_samples)
+    assert 80.0 <= out["qrs_duration"] <= 120.0
+    n = int(np.ceil(out["qrs_duration"] / model.dt))
+    assert np.abs(qrs[:, n + 10:]).max() < 1e-3 * np.abs(qrs).max()  # back to zero after it
+    real = np.loadtxt(REAL_QRS, delimiter=",")
+    assert real.shape == (len(LEADS), 89)
+
+    def dominant(x):
+        return np.sign(x[np.argmax(np.abs(x))])
+
+    agree = sum(dominant(qrs[i]) == dominant(real[i]) for i in range(8))
+    assert agree >= 6
