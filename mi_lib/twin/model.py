@@ -49,8 +49,11 @@ Signal
 time; the electrode potentials come from the P1 lead fields (:mod:`mi_lib.twin.ecg`);
 leads I, II, V1-V6 against Wilson's central terminal, sampled every ``dt`` ms from t = 0
 (the earliest root) for ``n_samples`` samples (default 512 x 0.5 ms = 256 ms, longer than
-any QRS here, so the whole complex and its return to zero are kept). The QRS ends when the
-last node has depolarised (``qrs_duration = max(at) + 2 * width``).
+any QRS here, so the whole complex and its return to zero are kept). ``qrs_duration`` is
+the activation time of the last non-scar node plus two upstroke widths: the scar itself
+conducts at 5-10 % of normal and finishes far later (up to a few hundred ms), but its
+small, slow front adds only a low tail to the signal (detected on the signal itself in
+notebook 06).
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ import numpy as np
 from .anatomy import Anatomy
 from .coordinates import Coordinates, aha_segments, compute_coordinates, fibre_directions
 from .ecg import ELECTRODES, LEADS, lead_fields, leads_from_electrodes, pseudo_ecg, stiffness_matrix
-from .scenarios import Scenario, cv_factors, tissue_labels
+from .scenarios import SCAR, Scenario, cv_factors, tissue_labels
 
 #: Healthy conduction velocities (mm/ms): fibre, sheet, sheet-normal, endocardial
 #: dense and sparse.
@@ -90,8 +93,21 @@ HEART_OFFSET_MM = (25.0, -35.0, 0.0)  # heart centroid relative to the torso cen
 ICS4_MM, ICS5_MM = 20.0, -10.0        # heights of the 4th / 5th intercostal spaces
 
 
-def body_rotation(axes: dict) -> np.ndarray:
-    """Rotation matrix from mesh coordinates to the body frame (module docstring)."""
+def _axis_rotation(axis, deg: float) -> np.ndarray:
+    """Rotation by ``deg`` degrees about ``axis`` (Rodrigues)."""
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+    t = np.deg2rad(deg)
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(t) * k + (1 - np.cos(t)) * (k @ k)
+
+
+def body_rotation(axes: dict, tilt_deg: float = 0.0, twist_deg: float = 0.0) -> np.ndarray:
+    """Rotation matrix from mesh coordinates to the body frame (module docstring).
+
+    ``tilt_deg`` turns the heart about the antero-posterior body axis (positive: apex
+    towards the left, a more horizontal heart), ``twist_deg`` about its own long axis
+    (positive: counter-clockwise seen from the apex); both 0 for the typical orientation.
+    """
     u_m = -np.asarray(axes["long_axis"])  # base -> apex
     v_m = np.asarray(axes["lv_to_rv"])
     h = np.column_stack([u_m, v_m, np.cross(u_m, v_m)])
@@ -101,7 +117,8 @@ def body_rotation(axes: dict) -> np.ndarray:
     v_b = v_b - (v_b @ u_b) * u_b
     v_b /= np.linalg.norm(v_b)
     b = np.column_stack([u_b, v_b, np.cross(u_b, v_b)])
-    return b @ h.T
+    q = _axis_rotation((0.0, 1.0, 0.0), tilt_deg) @ _axis_rotation(u_b, twist_deg)
+    return q @ b @ h.T
 
 
 def _on_front(x: float, a: float, b: float) -> float:
@@ -127,9 +144,10 @@ def electrode_positions_body() -> dict[str, np.ndarray]:
     return {k: pos[k] for k in ELECTRODES}
 
 
-def electrode_positions(points: np.ndarray, axes: dict) -> dict[str, np.ndarray]:
+def electrode_positions(points: np.ndarray, axes: dict, tilt_deg: float = 0.0,
+                        twist_deg: float = 0.0) -> dict[str, np.ndarray]:
     """Electrode positions in mesh coordinates for a heart with the given axes."""
-    rot = body_rotation(axes)
+    rot = body_rotation(axes, tilt_deg, twist_deg)
     centroid = points.mean(axis=0)
     offset = np.asarray(HEART_OFFSET_MM)
     # body = rot (x - centroid) + offset  <=>  x = rot^T (body - offset) + centroid
@@ -173,12 +191,18 @@ class TwinModel:
     @classmethod
     def build(cls, anatomy: Anatomy, *, cv: dict | None = None, roots: dict | None = None,
               upstroke_ms: float = UPSTROKE_MS, dt: float = 0.5, n_samples: int = 512,
-              flip_handedness: bool = False) -> TwinModel:
+              flip_handedness: bool = False, tilt_deg: float = 0.0,
+              twist_deg: float = 0.0) -> TwinModel:
+        """Everything that depends on the anatomy (see the class docstring).
+
+        ``cv`` overrides entries of :data:`CV`; ``roots`` replaces :data:`ROOTS`;
+        ``tilt_deg`` / ``twist_deg`` rotate the heart in the torso (:func:`body_rotation`).
+        """
         coords = compute_coordinates(anatomy, flip_handedness=flip_handedness)
         segments = aha_segments(coords)
         fibres = fibre_directions(anatomy, coords)
         r, rt = root_nodes(anatomy, coords, roots)
-        el = electrode_positions(anatomy.points, coords.axes)
+        el = electrode_positions(anatomy.points, coords.axes, tilt_deg, twist_deg)
         k = stiffness_matrix(anatomy.points, anatomy.tets)
         w = lead_fields(anatomy.points, anatomy.tets, np.array([el[e] for e in ELECTRODES]),
                         stiffness=k)
@@ -225,9 +249,9 @@ class TwinModel:
         """One QRS: ``labels`` (n,), ``at`` (n,), ``qrs`` (8, n_samples), ``qrs_duration``."""
         labels, at = self.activation(scenario)
         qrs = self.ecg(at)
-        finite = at[np.isfinite(at)]
+        excitable = at[np.isfinite(at) & (labels != SCAR)]
         return {"labels": labels, "at": at, "qrs": qrs,
-                "qrs_duration": float(finite.max() + 2.0 * self.upstroke_ms)}
+                "qrs_duration": float(excitable.max() + 2.0 * self.upstroke_ms)}
 
 
 LEAD_NAMES = LEADS

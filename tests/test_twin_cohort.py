@@ -1,0 +1,97 @@
+"""Virtual cohort: bounded shape modes, point clouds, the resumable simulation product."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from mi_lib.config import project_root
+from mi_lib.twin.anatomy import signed_volumes
+from mi_lib.twin.cohort import (
+    MODES,
+    _source,
+    cohort_specs,
+    deform,
+    farthest_point_sampling,
+    run_simulations,
+)
+from mi_lib.twin.ecg import LEADS
+
+HEART = str(project_root() / "data" / "raw" / "anatomy" / "kit_geo1")
+
+
+def test_specs_are_seeded_bounded_and_start_from_the_real_mesh():
+    a = cohort_specs([HEART], 49, seed=3)
+    b = cohort_specs([HEART], 49, seed=3)
+    assert a == b and cohort_specs([HEART], 49, seed=4) != a
+    assert a[0].modes == (0.0,) * len(MODES) and a[0].name == "kit_geo1_000"
+    ranges = np.array([r for r, _ in MODES.values()])
+    coef = np.array([s.modes for s in a[1:]])
+    assert np.all(np.abs(coef) <= ranges) and np.all(coef.std(axis=0) > 0.3 * ranges)
+    with pytest.raises(ValueError, match="source meshes"):
+        cohort_specs([HEART, HEART + "/heart.vtp"], 1)
+
+
+def test_shape_modes_are_exact_where_they_are_linear():
+    anatomy, coords = _source(HEART, 2.0, "auto")
+    p = anatomy.points
+    c = p.mean(axis=0)
+    up = deform(anatomy, coords, {"scale": 0.1})
+    assert np.allclose(up.points - c, 1.1 * (p - c))
+    assert np.isclose(signed_volumes(up.points, up.tets).sum(),
+                      1.1**3 * signed_volumes(p, anatomy.tets).sum())
+    axis = coords.axes["long_axis"]
+    longer = deform(anatomy, coords, {"length": -0.1})
+    h0, h1 = (p - c) @ axis, (longer.points - c) @ axis
+    assert np.allclose(h1, 0.9 * h0)
+    assert np.allclose(longer.points - np.outer(h1, axis), p - np.outer(h0, axis))
+    # the RV mode moves the RV free wall, hardly the LV free wall
+    rv = deform(anatomy, coords, {"rv_size": 0.15})
+    move = np.linalg.norm(rv.points - p, axis=1)
+    assert np.median(move[coords.u > 0.95]) > 5 * np.median(move[coords.u < 0.05])
+    # every cohort member is a valid mesh
+    for spec in cohort_specs([HEART], 49, seed=0):
+        d = deform(anatomy, coords, spec.coefficients)
+        assert signed_volumes(d.points, d.tets).min() > 0
+
+
+def test_farthest_point_sampling_is_nested_and_spread():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(3000, 3))
+    idx = farthest_point_sampling(x, 300, seed=1)
+    assert len(np.unique(idx)) == 300
+    assert np.array_equal(farthest_point_sampling(x, 100, seed=1), idx[:100])
+    d = np.linalg.norm(x[:, None] - x[idx][None], axis=2).min(axis=1)
+    # covering radius of 300 farthest points is far below that of 300 random points
+    d_rand = np.linalg.norm(x[:, None] - x[rng.choice(3000, 300, replace=False)][None],
+                            axis=2).min(axis=1)
+    assert d.max() < 0.7 * d_rand.max()
+    with pytest.raises(ValueError, match="cannot sample"):
+        farthest_point_sampling(x, 4000)
+
+
+def test_simulations_product_resumes_without_recomputing(tmp_path):
+    specs = cohort_specs([HEART], 1, seed=0)
+    out = tmp_path / "simulations.zarr"
+    ds, first = run_simulations(specs, out, ["baseline"], scheduler_address="synchronous",
+                                progress=False)
+    assert first["computed"] == 2 and first["done_before"] == 0
+    part = tmp_path / "simulations_parts" / specs[0].name / "baseline.npz"
+    stamp = part.stat().st_mtime_ns
+    ds, again = run_simulations(specs, out, ["baseline", "lateral_transmural"],
+                                scheduler_address="synchronous", progress=False)
+    assert again["done_before"] == 2 and again["computed"] == 1
+    assert part.stat().st_mtime_ns == stamp
+    back = xr.open_zarr(out)
+    assert list(back.lead.values) == list(LEADS)
+    assert list(back.scenario.values) == ["baseline", "lateral_transmural"]
+    assert back.qrs.shape == (1, 2, 8, 512)
+    assert float(back.time[1] - back.time[0]) == 0.5
+    assert back.pc_dense.shape == (1, 4096, 7) and back.pc_coarse.shape == (1, 1024, 7)
+    assert np.array_equal(back.pc_coarse.values, back.pc_dense.values[:, :1024])
+    tissue = back.pc_dense_tissue.sel(scenario="lateral_transmural").values
+    assert (tissue == 2).any() and not (back.pc_dense_tissue.sel(scenario="baseline") > 0).any()
+    dur = back.qrs_duration.values[0]
+    assert dur[1] > dur[0]
+    with pytest.raises(ValueError, match="other settings"):
+        run_simulations(specs, out, ["baseline"], scheduler_address="synchronous",
+                        model_options={"upstroke_ms": 3.0}, progress=False)
