@@ -90,7 +90,7 @@ def test_simulations_product_resumes_without_recomputing(tmp_path):
     assert np.array_equal(back.pc_coarse.values, back.pc_dense.values[:, :1024])
     tissue = back.pc_dense_tissue.sel(scenario="lateral_transmural").values
     assert (tissue == 2).any() and not (back.pc_dense_tissue.sel(scenario="baseline") > 0).any()
-    dur = back.qrs_duration.values[0]
+    dur = back.activation_duration.values[0]
     assert dur[1] > dur[0]
     with pytest.raises(ValueError, match="other settings"):
         run_simulations(specs, out, ["baseline"], scheduler_address="synchronous",

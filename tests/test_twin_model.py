@@ -216,7 +216,7 @@ def test_slower_tissue_never_activates_earlier(model):
     assert np.all(slow["at"] >= fast["at"] - 0.1)
     scar = fast["labels"] == SCAR
     assert fast["at"][scar].mean() > base["at"][scar].mean() + 5.0
-    assert slow["qrs_duration"] > fast["qrs_duration"] > base["qrs_duration"]
+    assert slow["activation_duration"] > fast["activation_duration"] > base["activation_duration"]
     assert np.allclose(model.simulate(SCENARIOS[0])["qrs"], base["qrs"])  # deterministic
 
 
@@ -225,8 +225,8 @@ def test_baseline_qrs_matches_real_healthy_ecg(model):
     out = model.simulate(SCENARIOS[0])
     qrs = out["qrs"]
     assert qrs.shape == (8, model.n_samples)
-    assert 80.0 <= out["qrs_duration"] <= 120.0
-    n = int(np.ceil(out["qrs_duration"] / model.dt))
+    assert 80.0 <= out["activation_duration"] <= 120.0
+    n = int(np.ceil(out["activation_duration"] / model.dt))
     assert np.abs(qrs[:, n + 10:]).max() < 1e-3 * np.abs(qrs).max()  # back to zero after it
     real = np.loadtxt(REAL_QRS, delimiter=",")
     assert real.shape == (len(LEADS), 89)

@@ -218,7 +218,8 @@ def simulate_subject(spec: SubjectSpec, parts, model_options: dict | None = None
             continue
         out = model.simulate(get_scenario(part))
         yield part, {"qrs": out["qrs"].astype(np.float32), "at": out["at"].astype(np.float32),
-                     "labels": out["labels"], "qrs_duration": np.float64(out["qrs_duration"])}
+                     "labels": out["labels"],
+                     "activation_duration": np.float64(out["activation_duration"])}
 
 
 # ----------------------------------------------------------------------------- product
@@ -247,7 +248,7 @@ def assemble(specs, scenarios, parts: dict, *, dt: float, n_samples: int, attrs=
     for i, s in enumerate(specs):
         for j, sc in enumerate(scenarios):
             p = parts[(s.name, sc)]
-            qrs[i, j], dur[i, j] = p["qrs"], p["qrs_duration"]
+            qrs[i, j], dur[i, j] = p["qrs"], p["activation_duration"]
             at[i, j, : n_nodes[i]] = p["at"]
             lab[i, j, : n_nodes[i]] = p["labels"]
     dense_idx = np.stack([p["dense_index"][:n_dense] for p in anat])
@@ -262,7 +263,9 @@ def assemble(specs, scenarios, parts: dict, *, dt: float, n_samples: int, attrs=
         {
             "qrs": (("subject", "scenario", "lead", "time"), qrs,
                     {"long_name": "pseudo-ECG QRS", "units": "normalised potential (a.u.)"}),
-            "qrs_duration": (("subject", "scenario"), dur, {"units": "ms"}),
+            "activation_duration": (("subject", "scenario"), dur, {
+                "units": "ms", "long_name": "last activation of excitable (non-scar) tissue "
+                "+ 2 upstroke widths"}),
             "activation_time": (("subject", "scenario", "node"), at, {"units": "ms"}),
             "tissue": (("subject", "scenario", "node"), lab,
                        {"flag_values": "0 healthy, 1 border zone, 2 scar, -1 padding"}),

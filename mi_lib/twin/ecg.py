@@ -492,3 +492,38 @@ def normalise(leads) -> np.ndarray:
     if not np.isfinite(m):
         raise ValueError("leads contain non-finite values")
     return x / m if m > 0 else x
+
+
+def read_leads_csv(path, n_leads: int = len(LEADS)) -> np.ndarray:
+    """An ECG stored as CSV, one lead per row in the order of :data:`LEADS`, no header.
+
+    The format of the project's real ECG (``data/raw/ecg/``): 8 rows I, II, V1-V6, one
+    column per sample (1 kHz), amplitudes in microvolts.
+
+    Returns
+    -------
+    (n_leads, T) float array
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such ECG file; give a CSV with one lead per row "
+                                f"({', '.join(LEADS)})")
+    try:
+        x = np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError as err:
+        raise ValueError(f"{path}: not a numeric CSV ({err}); expected {n_leads} rows "
+                         f"({', '.join(LEADS)}) of comma-separated samples, no header") from None
+    if x.shape[0] != n_leads or x.shape[1] < 2:
+        raise ValueError(f"{path}: {x.shape[0]} rows x {x.shape[1]} columns; expected "
+                         f"{n_leads} rows ({', '.join(LEADS)}), one column per sample")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{path}: contains non-finite values")
+    return x
+
+
+def dominant_polarity(leads) -> np.ndarray:
+    """Sign (+1 / -1) of the largest absolute deflection of each lead."""
+    x = np.atleast_2d(np.asarray(leads, dtype=np.float64))
+    return np.sign(x[np.arange(len(x)), np.argmax(np.abs(x), axis=1)])

@@ -39,8 +39,10 @@ typical orientation in the body: the base-to-apex axis points left, anterior and
 standard landmarks: V1/V2 at the 4th intercostal space 25 mm right/left of the midline
 (:data:`ICS4_MM` above the heart centre), V4 at the 5th intercostal space on the
 mid-clavicular line (90 mm left), V3 midway between V2 and V4, V5 on the anterior axillary
-line and V6 on the mid-axillary line at V4's height; the limb electrodes at the shoulders
-(RA, LA) and the left/right hips (LL, RL) in the Mason-Likar torso positions. Body frame:
+line and V6 on the mid-axillary line at V4's height; the limb electrodes in the
+Mason-Likar torso positions (as on the paper's torso meshes, which stop at the thorax):
+RA/LA in the infraclavicular fossae (150 mm above the heart, 120 mm from the midline), LL/RL
+on the lower abdomen (180 mm below, 96 mm from the midline). Body frame:
 x left, y posterior, z superior (LPS, mm).
 
 Signal
@@ -49,11 +51,12 @@ Signal
 time; the electrode potentials come from the P1 lead fields (:mod:`mi_lib.twin.ecg`);
 leads I, II, V1-V6 against Wilson's central terminal, sampled every ``dt`` ms from t = 0
 (the earliest root) for ``n_samples`` samples (default 512 x 0.5 ms = 256 ms, longer than
-any QRS here, so the whole complex and its return to zero are kept). ``qrs_duration`` is
-the activation time of the last non-scar node plus two upstroke widths: the scar itself
-conducts at 5-10 % of normal and finishes far later (up to a few hundred ms), but its
-small, slow front adds only a low tail to the signal (detected on the signal itself in
-notebook 06).
+any QRS here, so the whole complex and its return to zero are kept).
+``activation_duration`` is the activation time of the last excitable (healthy or border
+zone) node plus two upstroke widths, the duration of the QRS of a healthy heart. The scar
+itself conducts at 5-10 % of normal and finishes far later (up to a few hundred ms); its
+small, slow front adds a low tail to the signal, which a QRS duration measured on the
+signal (notebook 06) may or may not include.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ RV_DIRECTION = (-0.7, -0.7, 0.0)
 TORSO_AXES_MM = (160.0, 110.0)
 HEART_OFFSET_MM = (25.0, -35.0, 0.0)  # heart centroid relative to the torso centre
 ICS4_MM, ICS5_MM = 20.0, -10.0        # heights of the 4th / 5th intercostal spaces
+LIMB_UPPER_MM, LIMB_LOWER_MM = 150.0, -180.0  # Mason-Likar limb electrodes on the torso
 
 
 def _axis_rotation(axis, deg: float) -> np.ndarray:
@@ -137,10 +141,10 @@ def electrode_positions_body() -> dict[str, np.ndarray]:
     pos["V6"] = np.array([a, 0.0, hz + ICS5_MM])
     mid = 0.5 * (pos["V2"] + pos["V4"])
     pos["V3"] = np.array([mid[0], _on_front(mid[0], a, b), mid[2]])
-    pos["RA"] = np.array([-0.9 * a, 0.0, 220.0])
-    pos["LA"] = np.array([0.9 * a, 0.0, 220.0])
-    pos["LL"] = np.array([0.7 * a, 0.0, -300.0])
-    pos["RL"] = np.array([-0.7 * a, 0.0, -300.0])
+    # Mason-Likar torso positions: infraclavicular fossae, lower left / right abdomen
+    for name, x, z in (("RA", -0.75 * a, LIMB_UPPER_MM), ("LA", 0.75 * a, LIMB_UPPER_MM),
+                       ("LL", 0.6 * a, LIMB_LOWER_MM), ("RL", -0.6 * a, LIMB_LOWER_MM)):
+        pos[name] = np.array([x, _on_front(x, a, b), hz + z])
     return {k: pos[k] for k in ELECTRODES}
 
 
@@ -246,12 +250,13 @@ class TwinModel:
         return leads_from_electrodes(phi, ELECTRODES)
 
     def simulate(self, scenario: Scenario) -> dict:
-        """One QRS: ``labels`` (n,), ``at`` (n,), ``qrs`` (8, n_samples), ``qrs_duration``."""
+        """One QRS: ``labels`` (n,), ``at`` (n,), ``qrs`` (8, n_samples) and
+        ``activation_duration`` (ms, module docstring)."""
         labels, at = self.activation(scenario)
         qrs = self.ecg(at)
         excitable = at[np.isfinite(at) & (labels != SCAR)]
         return {"labels": labels, "at": at, "qrs": qrs,
-                "qrs_duration": float(excitable.max() + 2.0 * self.upstroke_ms)}
+                "activation_duration": float(excitable.max() + 2.0 * self.upstroke_ms)}
 
 
 LEAD_NAMES = LEADS
