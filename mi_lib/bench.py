@@ -152,6 +152,62 @@ def _personalization_run(runs: int) -> dict:
                                      for name, res in results.items()}}}
 
 
+def _shipped_heart_model():
+    """The digital twin of the shipped heart at the default resolution (not timed)."""
+    from .twin.anatomy import load_anatomy
+    from .twin.model import TwinModel
+
+    heart = load_anatomy(project_root() / "data" / "raw" / "anatomy" / "kit_geo1")
+    return TwinModel.build(heart)
+
+
+@benchmark("qrs.simulation")
+def _qrs_simulation(runs: int) -> dict:
+    """One QRS on the shipped heart (2 mm): tissue labels, conduction tensors, Eikonal
+    activation and the 8-lead pseudo-ECG; every scenario ``runs`` times, one thread."""
+    from threadpoolctl import threadpool_limits
+
+    from .twin.scenarios import SCENARIOS
+
+    model = _shipped_heart_model()
+    model.simulate(SCENARIOS[0])  # compile
+    times = []
+    with threadpool_limits(1):
+        for _ in range(runs):
+            for sc in SCENARIOS:
+                start = time.perf_counter()
+                model.simulate(sc)
+                times.append(time.perf_counter() - start)
+    return {"times": times, "unit": "s",
+            "settings": {"nodes": model.anatomy.n_nodes, "tets": model.anatomy.n_tets,
+                         "edge_length_mm": 2.0, "scenarios": len(SCENARIOS), "threads": 1,
+                         "samples": model.n_samples, "dt_ms": model.dt}}
+
+
+@benchmark("cohort.campaign")
+def _cohort_campaign(runs: int) -> dict:
+    """The default cohort (49 subjects x 18 scenarios) from scratch on a local Dask
+    cluster of 2 single-threaded workers: shape variation, per-subject model building,
+    every simulation, and the zarr product. At most 2 runs (each takes minutes)."""
+    from .twin.cohort import cohort_specs, run_simulations
+    from .twin.scenarios import SCENARIO_NAMES
+
+    heart = project_root() / "data" / "raw" / "anatomy" / "kit_geo1"
+    n = settings("standard")["twin"]["n_subjects"]
+    specs = cohort_specs([heart], n, seed=0)
+    times = []
+    for _ in range(max(1, min(runs, 2))):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            run_simulations(specs, Path(tmp) / "simulations.zarr", SCENARIO_NAMES,
+                            n_workers=2, progress=False)
+            times.append(time.perf_counter() - start)
+    return {"times": times, "unit": "s",
+            "settings": {"subjects": n, "scenarios": len(SCENARIO_NAMES),
+                         "simulations": n * len(SCENARIO_NAMES), "workers": 2,
+                         "threads_per_worker": 1}}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", default=None, help="benchmark names to run")
