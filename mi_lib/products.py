@@ -201,3 +201,53 @@ def synthetic_populations(runs, domain) -> dict:
                              f"{domain.dims}D domain {list(domain.slices)}")
         out[label] = domain.voxels(ds["samples"].values.astype(bool))
     return out
+
+
+# ----------------------------------------------------------------------------- digital twin
+
+
+def simulations(paths: RunPaths, profile: str, *, scheduler_address: str | None = None,
+                n_workers: int = 2, progress: bool = True):
+    """This run's ``simulations.zarr`` (notebook 05's product), simulated if missing.
+
+    Built as notebook 05 does with its defaults: the shipped heart, the profile's cohort
+    size, seed 0, every scenario. Returns the opened ``xarray.Dataset``.
+    """
+
+    from .twin.cohort import cohort_specs, run_simulations
+    from .twin.scenarios import SCENARIO_NAMES
+
+    out = paths.product("simulations.zarr")
+    if not out.exists():
+        specs = cohort_specs([paths.raw / "anatomy" / "kit_geo1"],
+                             settings(profile)["twin"]["n_subjects"], seed=0)
+        run_simulations(specs, out, SCENARIO_NAMES, scheduler_address=scheduler_address,
+                        n_workers=n_workers, progress=progress)
+    return open_simulations(out)
+
+
+def open_simulations(path: str | Path):
+    """Open a ``simulations.zarr`` and check what notebooks 06 and 07 rely on."""
+    import xarray as xr
+
+    from .twin.ecg import LEADS
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such simulations product; run notebook 05 "
+                                "(or leave simulations_path empty to build this run's)")
+    try:
+        ds = xr.open_zarr(path)
+    except Exception as err:  # noqa: BLE001 - any reader error becomes a named one
+        raise ValueError(f"{path}: not a readable zarr store ({err})") from None
+    need = {"qrs": ("subject", "scenario", "lead", "time"),
+            "tissue": ("subject", "scenario", "node"), "aha": ("subject", "node")}
+    for var, dims in need.items():
+        if var not in ds or tuple(ds[var].dims) != dims:
+            raise ValueError(f"{path}: variable {var!r} with dims {dims} is missing; "
+                             "write it with mi_lib.twin.cohort.run_simulations")
+    if list(ds.lead.values) != list(LEADS):
+        raise ValueError(f"{path}: leads are {list(ds.lead.values)}, expected {list(LEADS)}")
+    if "baseline" not in ds.scenario.values:
+        raise ValueError(f"{path}: no 'baseline' scenario; the healthy reference is needed")
+    return ds

@@ -63,7 +63,7 @@ def render(grid, scalars=None, *, view="anterior", cmap="viridis", clim=None,
         pl.add_mesh(mesh, scalars=scalars, **kw)
     if glyphs is not None:
         pl.add_mesh(glyphs, scalars=glyphs.active_scalars_name, cmap="coolwarm",
-                    clim=(-90, 90), show_scalar_bar=False)
+                    clim=(-90, 90), show_scalar_bar=False, line_width=2.5)
     direction, up = VIEWS[view] if isinstance(view, str) else view
     dist = 4.0 * float(np.ptp(np.asarray(grid.points), axis=0).max())
     pl.camera_position = [tuple(dist * np.asarray(direction)), (0.0, 0.0, 0.0), up]
@@ -104,7 +104,7 @@ def image_grid(images, titles=(), ncols: int = 4, size: float = 2.6, suptitle: s
     return fig
 
 
-def fibre_glyphs(model: TwinModel, n: int = 1500, seed: int = 0, length: float = 4.0):
+def fibre_glyphs(model: TwinModel, n: int = 2500, seed: int = 0, length: float = 5.0):
     """Arrows along the fibres of ``n`` random surface elements, coloured by helix angle."""
     import pyvista as pv
 
