@@ -191,6 +191,7 @@ class TwinModel:
     dt: float = 0.5
     n_samples: int = 512
     solver: object = None
+    _healthy: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, anatomy: Anatomy, *, cv: dict | None = None, roots: dict | None = None,
@@ -222,25 +223,33 @@ class TwinModel:
     def time(self) -> np.ndarray:
         return np.arange(self.n_samples) * self.dt
 
-    def metric(self, factor_nodes: np.ndarray | None = None) -> np.ndarray:
-        """``D^-1`` per tetrahedron (ms^2/mm^2) for per-node velocity factors."""
-        tets = self.anatomy.tets
-        k = np.ones(len(tets)) if factor_nodes is None else factor_nodes[tets].mean(axis=1)
-        f, s, n = self.fibres
-        cv = self.cv
-        m = np.zeros((len(tets), 3, 3))
-        for a, v in ((f, cv["fibre"]), (s, cv["sheet"]), (n, cv["normal"])):
-            m += (1.0 / (v * k) ** 2)[:, None, None] * a[:, :, None] * a[:, None, :]
-        v_endo = np.where(self.dense, cv["endo_dense"], cv["endo_sparse"]) * k
-        layer = self.endo_layer
-        m[layer] = np.eye(3)[None] / (v_endo[layer] ** 2)[:, None, None]
-        return m
+    def tensors(self, factor_nodes: np.ndarray | None = None) -> np.ndarray:
+        """Conduction-velocity tensors ``D`` per tetrahedron (mm^2/ms^2).
+
+        ``factor_nodes`` scales every velocity per node (scar, border zone); a
+        tetrahedron takes the mean of its nodes' factors, so its tensor is the healthy
+        one times the factor squared.
+        """
+        if self._healthy is None:
+            f, s, n = self.fibres
+            cv = self.cv
+            d = np.zeros((len(f), 3, 3))
+            for a, v in ((f, cv["fibre"]), (s, cv["sheet"]), (n, cv["normal"])):
+                d += v**2 * a[:, :, None] * a[:, None, :]
+            v_endo = np.where(self.dense, cv["endo_dense"], cv["endo_sparse"])
+            layer = self.endo_layer
+            d[layer] = np.eye(3)[None] * (v_endo[layer] ** 2)[:, None, None]
+            self._healthy = d
+        if factor_nodes is None:
+            return self._healthy
+        k = np.asarray(factor_nodes, float)[self.anatomy.tets].mean(axis=1)
+        return self._healthy * (k**2)[:, None, None]
 
     def activation(self, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
         """Tissue labels and activation times (ms) of one scenario."""
         labels = tissue_labels(self.coords, scenario)
-        m = self.metric(None if scenario.healthy else cv_factors(labels, scenario))
-        at = _solve(self.solver, self.anatomy.points, self.anatomy.tets, m, self.roots,
+        d = self.tensors(None if scenario.healthy else cv_factors(labels, scenario))
+        at = _solve(self.solver, self.anatomy.points, self.anatomy.tets, d, self.roots,
                     self.root_times)
         return labels, at
 
@@ -270,8 +279,8 @@ def _make_solver(points, tets):
     return EikonalSolver(points, tets)
 
 
-def _solve(solver, points, tets, metric, roots, times):
-    if solver is not None and hasattr(solver, "solve_metric"):
-        return solver.solve_metric(metric, roots, times)
+def _solve(solver, points, tets, d, roots, times):
+    if solver is not None:
+        return solver.solve(d, roots, times)
     from .eikonal import activation_times
-    return activation_times(points, tets, np.linalg.inv(metric), roots, times)
+    return activation_times(points, tets, d, roots, times)
