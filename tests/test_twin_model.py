@@ -9,8 +9,9 @@ from scipy.stats import spearmanr
 from mi_lib.config import project_root
 from mi_lib.twin.anatomy import box_mesh, load_anatomy
 from mi_lib.twin.coordinates import AHA_LEVELS, node_gradients, solve_laplace
-from mi_lib.twin.ecg import LEADS, stiffness_matrix
+from mi_lib.twin.ecg import LEADS, dominant_polarity, read_leads_csv, stiffness_matrix
 from mi_lib.twin.model import ROOTS, TwinModel, body_rotation, electrode_positions_body
+from mi_lib.twin.qrs import qrs_bounds
 from mi_lib.twin.scenarios import (
     BORDER_ZONE,
     LOCATIONS,
@@ -23,7 +24,7 @@ from mi_lib.twin.scenarios import (
 )
 
 HEART = project_root() / "data" / "raw" / "anatomy" / "kit_geo1"
-REAL_QRS = project_root() / "data" / "raw" / "ecg" / "dti004_clinical_qrs.csv"
+REAL_BEAT = project_root() / "data" / "raw" / "ecg" / "dti004_clinical_full.csv"
 
 
 @pytest.fixture(scope="module")
@@ -228,11 +229,11 @@ def test_baseline_qrs_matches_real_healthy_ecg(model):
     assert 80.0 <= out["activation_duration"] <= 120.0
     n = int(np.ceil(out["activation_duration"] / model.dt))
     assert np.abs(qrs[:, n + 10:]).max() < 1e-3 * np.abs(qrs).max()  # back to zero after it
-    real = np.loadtxt(REAL_QRS, delimiter=",")
-    assert real.shape == (len(LEADS), 89)
-
-    def dominant(x):
-        return np.sign(x[np.argmax(np.abs(x))])
-
-    agree = sum(dominant(qrs[i]) == dominant(real[i]) for i in range(8))
+    on, off = qrs_bounds(qrs, model.dt)  # measured on the signal as well
+    assert 80.0 <= off - on <= 120.0
+    beat = read_leads_csv(REAL_BEAT)
+    on_r, off_r = qrs_bounds(beat, 1.0)
+    real = beat[:, int(on_r):int(np.ceil(off_r)) + 1]
+    assert real.shape[0] == len(LEADS) and abs(real.shape[1] - 89) < 10
+    agree = int((dominant_polarity(qrs) == dominant_polarity(real)).sum())
     assert agree >= 6
