@@ -419,3 +419,23 @@ def test_thresholds_defaults_are_exposed():
     assert d["onset_threshold"] == 0.05 and d["r_v3_min"] == 0.15
     with pytest.raises(ValueError, match="q_combine"):
         qrs.q_wave(np.arange(50.0), 1.0, thresholds=qrs.Thresholds(q_combine="xor"))
+
+
+def test_dtw_matrix_equals_pairwise_distances():
+    from mi_lib.twin.qrs import dtw_distance, dtw_matrix
+
+    rng = np.random.default_rng(5)
+    x = np.cumsum(rng.normal(size=(4, 8, 60)), axis=2)
+    dur = np.array([80.0, 95.0, 80.0, 120.0])
+    m = dtw_matrix(x, dur, penalty=0.05, scale=2.0)
+    assert m.shape == (4, 4, 8)
+    assert np.allclose(m, m.transpose(1, 0, 2)) and np.all(np.diagonal(m, axis1=0, axis2=1) == 0)
+    for i in range(4):
+        for j in range(4):
+            if i == j:
+                continue
+            for k in (0, 5):
+                ref = dtw_distance(x[i, k] / 2.0, x[j, k] / 2.0, penalty=0.05,
+                                   durations=(dur[i], dur[j]))
+                assert abs(m[i, j, k] - ref) < 1e-9
+    assert np.allclose(m[0, 2], dtw_matrix(x, dur, penalty=0.0, scale=2.0)[0, 2])  # equal durations

@@ -237,3 +237,23 @@ def test_baseline_qrs_matches_real_healthy_ecg(model):
     assert real.shape[0] == len(LEADS) and abs(real.shape[1] - 89) < 10
     agree = int((dominant_polarity(qrs) == dominant_polarity(real)).sum())
     assert agree >= 6
+
+
+def test_scar_is_electrically_silent(model):
+    """Lead fields without the scar equal those of the mesh with the scar cut out, and the
+    leads return to zero once the excitable tissue is depolarised."""
+    from mi_lib.twin.ecg import ELECTRODES, lead_fields
+
+    sc = get_scenario("anterior_extensive_transmural")
+    labels = tissue_labels(model.coords, sc)
+    w = model.scar_lead_fields(labels)
+    a = model.anatomy
+    keep = ~(labels[a.tets] == SCAR).any(axis=1)
+    ref = lead_fields(a.points, a.tets[keep], np.array([model.electrodes[e] for e in ELECTRODES]))
+    assert np.abs(w - ref).max() < 1e-9 * np.abs(ref).max()
+    assert np.allclose(model.scar_lead_fields(np.zeros_like(labels)), model.lead_fields)
+    out = model.simulate(sc)
+    qrs = out["qrs"]
+    late = model.time > out["activation_duration"] + 10.0
+    assert late.any()
+    assert np.abs(qrs[:, late]).max() < 1e-6 * np.abs(qrs).max()

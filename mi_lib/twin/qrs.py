@@ -1003,6 +1003,60 @@ def dtw_leads(a, b, dt: float | None = None, *, penalty: float = 0.0,
     return np.array([_dtw(sa[k], sb[k], **dtw_kwargs) for k in range(len(LEADS))]) + extra
 
 
+def dtw_matrix(signals, durations=None, *, penalty: float = 0.0, scale: float | None = None,
+               **dtw_kwargs) -> np.ndarray:
+    """Lead-by-lead DTW between every pair of 8-lead QRS (paper Fig. 7b).
+
+    Parameters
+    ----------
+    signals : (n, 8, T) float array
+        E.g. the scenarios of one subject.
+    durations : (n,) float array, ms, optional
+        Their QRS durations; required when ``penalty > 0``.
+    penalty : float >= 0
+        DTW units per ms (:func:`dtw_distance`).
+    scale : float, optional
+        Divide all signals by this (e.g. the subject's baseline ``max |x|``, the
+        ``"reference"`` normalisation of :func:`dtw_leads`); default: no scaling.
+    **dtw_kwargs
+        Passed to ``dtaidistance.dtw.distance_matrix_fast``.
+
+    Returns
+    -------
+    (n, n, 8) float array
+        Symmetric, zero on the diagonal; ``[i, j, k]`` equals
+        ``dtw_distance(signals[i, k], signals[j, k], penalty=..., durations=...)``.
+    """
+    from dtaidistance import dtw
+
+    x = np.asarray(signals, dtype=np.float64)
+    if x.ndim != 3 or x.shape[1] != len(LEADS):
+        raise ValueError(f"signals must be (n, {len(LEADS)}, T), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("signals must be finite")
+    if scale is not None:
+        if not scale > 0:
+            raise ValueError(f"scale must be > 0, got {scale}")
+        x = x / scale
+    n = len(x)
+    out = np.zeros((n, n, len(LEADS)))
+    for k in range(len(LEADS)):
+        series = np.ascontiguousarray(x[:, k, :])
+        m = np.asarray(dtw.distance_matrix_fast(series, compact=False, **dtw_kwargs), float)
+        m = np.where(np.isfinite(m), m, m.T)  # only one triangle is filled
+        np.fill_diagonal(m, 0.0)
+        out[:, :, k] = m
+    if penalty != 0:
+        if durations is None:
+            raise ValueError("penalty > 0 needs the QRS durations of the signals (ms)")
+        d = np.asarray(durations, float)
+        if d.shape != (n,):
+            raise ValueError(f"durations must be ({n},), got {d.shape}")
+        _penalty_term(penalty, (0.0, 0.0))  # validates the penalty
+        out += penalty * np.abs(d[:, None] - d[None, :])[:, :, None]
+    return out
+
+
 def dtw_summary(a, b, dt: float | None = None, **kwargs) -> dict:
     """DTW per lead and its maximum and mean over the 8 leads (:func:`dtw_leads`).
 
