@@ -95,3 +95,43 @@ def test_simulations_product_resumes_without_recomputing(tmp_path):
     with pytest.raises(ValueError, match="other settings"):
         run_simulations(specs, out, ["baseline"], scheduler_address="synchronous",
                         model_options={"upstroke_ms": 3.0}, progress=False)
+
+
+def test_model_options_compare_with_their_defaults_filled_in():
+    from mi_lib.twin.cohort import canonical_options
+    from mi_lib.twin.model import CV
+
+    assert canonical_options(None) == canonical_options({"cv": dict(CV), "upstroke_ms": 2.0})
+    assert canonical_options({"cv": {"fibre": 0.7}})["cv"]["sheet"] == CV["sheet"]
+    assert canonical_options({"cv": {"fibre": 0.7}}) != canonical_options(None)
+    with pytest.raises(ValueError, match="unknown model options"):
+        canonical_options({"speed": 1})
+    with pytest.raises(ValueError, match="unknown conduction velocities"):
+        canonical_options({"cv": {"purkinje": 3.0}})
+
+
+def test_concurrent_campaigns_on_one_folder_wait_for_each_other(tmp_path):
+    """Two processes asking for the same product: the second waits, computes nothing."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent(f'''
+        import json, sys
+        from mi_lib.twin.cohort import cohort_specs, run_simulations
+        if __name__ == "__main__":
+            specs = cohort_specs([{HEART!r}], 1, seed=0)
+            _, s = run_simulations(specs, {str(tmp_path / "simulations.zarr")!r}, ["baseline"],
+                                   scheduler_address="synchronous", progress=False)
+            print(json.dumps(s))
+    '''))
+    procs = [subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    import json
+
+    computed = sorted(json.loads(o[0].strip().splitlines()[-1])["computed"] for o in outs)
+    assert computed == [0, 2]
+    assert xr.open_zarr(tmp_path / "simulations.zarr").sizes["scenario"] == 1

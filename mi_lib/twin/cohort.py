@@ -37,6 +37,7 @@ x, y, z (mm, centred on the heart's centroid) and tm, ab, rt, tv.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from dataclasses import dataclass, replace
@@ -354,15 +355,58 @@ def run_simulations(specs, out_path, scenarios=SCENARIO_NAMES, *, scheduler_addr
         The dataset and the campaign summary (``done_before``, ``computed``, ``total``,
         ``seconds``).
     """
+    out_path = Path(out_path)
+    parts_dir = out_path.with_name(out_path.stem + "_parts")
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(parts_dir / ".lock"):
+        return _run_simulations(specs, out_path, parts_dir, list(scenarios),
+                                scheduler_address, n_workers, model_options, seed, progress)
+
+
+def canonical_options(model_options: dict | None) -> dict:
+    """Model options with every default filled in (how a campaign's settings compare)."""
+    from .model import CV, UPSTROKE_MS
+
+    opts = dict(model_options or {})
+    unknown = set(opts) - {"cv", "upstroke_ms", "flip_handedness", "dt", "n_samples", "roots"}
+    if unknown:
+        raise ValueError(f"unknown model options {sorted(unknown)}; known: cv, upstroke_ms, "
+                         "flip_handedness, dt, n_samples, roots")
+    bad_cv = set(opts.get("cv") or {}) - set(CV)
+    if bad_cv:
+        raise ValueError(f"unknown conduction velocities {sorted(bad_cv)}; known: {list(CV)}")
+    out = {"cv": {k: float(v) for k, v in {**CV, **(opts.get("cv") or {})}.items()},
+           "upstroke_ms": float(opts.get("upstroke_ms", UPSTROKE_MS)),
+           "flip_handedness": bool(opts.get("flip_handedness", False)),
+           "dt": float(opts.get("dt", 0.5)), "n_samples": int(opts.get("n_samples", 512))}
+    if opts.get("roots") is not None:
+        out["roots"] = opts["roots"]
+    return out
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path):
+    """An exclusive advisory lock (``fcntl.flock``): one campaign per folder at a time;
+    a second one waits, then finds the first one's simulations done."""
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_simulations(specs, out_path, parts_dir, scenarios, scheduler_address, n_workers,
+                     model_options, seed, progress):
     import json
 
     from ..store import write_json
     from .campaign import load_parts, run_campaign
 
-    out_path = Path(out_path)
-    parts_dir = out_path.with_name(out_path.stem + "_parts")
-    options = dict(model_options or {})
-    dt, n_samples = options.get("dt", 0.5), options.get("n_samples", 512)
+    options = canonical_options(model_options)
+    dt, n_samples = options["dt"], options["n_samples"]
     settings = {"subjects": [s.__dict__ | {"modes": list(s.modes)} for s in specs],
                 "model_options": options, "seed": seed, "modes": list(MODES)}
     settings = json.loads(json.dumps(settings))
@@ -372,7 +416,7 @@ def run_simulations(specs, out_path, scenarios=SCENARIO_NAMES, *, scheduler_addr
         old_subjects = {s["name"]: s for s in old["subjects"]}
         clash = [s["name"] for s in settings["subjects"]
                  if s["name"] in old_subjects and old_subjects[s["name"]] != s]
-        if clash or old["model_options"] != options or old["seed"] != seed:
+        if clash or old["model_options"] != settings["model_options"] or old["seed"] != seed:
             raise ValueError(
                 f"{parts_dir} holds simulations made with other settings (subjects "
                 f"{clash[:3]}, model options or seed differ); use another run_name or "
