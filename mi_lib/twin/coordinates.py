@@ -344,16 +344,16 @@ def _neighbours(edges: np.ndarray, mask: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- fibres
 
 
-def fibre_directions(anatomy: Anatomy, coords: Coordinates, alpha_endo: float = 60.0,
-                     alpha_epi: float = -60.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rule-based fibre, sheet and sheet-normal unit vectors per tetrahedron.
+def local_frame(anatomy: Anatomy, coords: Coordinates) -> tuple[np.ndarray, np.ndarray,
+                                                                  np.ndarray]:
+    """Per-tetrahedron orthonormal frame: longitudinal ``l``, circumferential ``c``,
+    transmural ``s``.
 
-    See the module docstring. The coordinate gradients are averaged to the nodes and back
-    to the elements so that one-element-thick noise of the P1 gradients does not show.
-
-    Returns
-    -------
-    f, s, n : (m, 3) float arrays, orthonormal per row
+    ``s = grad tm / |grad tm|``, ``l`` = the part of ``grad ab`` orthogonal to ``s`` (apex
+    -> base along the wall), ``c = l x s`` (counter-clockwise seen from the base). The
+    gradients are averaged to the nodes and back to the elements, so one-element-thick
+    noise of the P1 gradients does not show; where ``grad ab`` is transmural (the apex),
+    the long axis stands in for it.
     """
     p, tets = anatomy.points, anatomy.tets
     g_tm = node_gradients(p, tets, coords.tm)[tets].mean(axis=1)
@@ -361,14 +361,25 @@ def fibre_directions(anatomy: Anatomy, coords: Coordinates, alpha_endo: float = 
     long_axis = coords.axes["long_axis"]
     s = _unit(g_tm, fallback=np.broadcast_to(coords.axes["lv_to_rv"], g_tm.shape))
     l_dir = g_ab - np.sum(g_ab * s, axis=1, keepdims=True) * s
-    # where grad ab is transmural (apex), fall back on the long axis
     fb = long_axis - np.outer(s @ long_axis, np.ones(3)) * s
     l_dir = _unit(l_dir, fallback=_unit(fb))
-    c = np.cross(l_dir, s)
-    tm_e = coords.tm[tets].mean(axis=1)
+    return l_dir, _unit(np.cross(l_dir, s)), s
+
+
+def fibre_directions(anatomy: Anatomy, coords: Coordinates, alpha_endo: float = 60.0,
+                     alpha_epi: float = -60.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rule-based fibre, sheet and sheet-normal unit vectors per tetrahedron.
+
+    See the module docstring; the frame is :func:`local_frame`.
+
+    Returns
+    -------
+    f, s, n : (m, 3) float arrays, orthonormal per row
+    """
+    l_dir, c, s = local_frame(anatomy, coords)
+    tm_e = coords.tm[anatomy.tets].mean(axis=1)
     a = np.deg2rad(alpha_endo + (alpha_epi - alpha_endo) * tm_e)
-    f = np.cos(a)[:, None] * c + np.sin(a)[:, None] * l_dir
-    f = _unit(f)
+    f = _unit(np.cos(a)[:, None] * c + np.sin(a)[:, None] * l_dir)
     n = np.cross(f, s)
     return f, s, _unit(n)
 
