@@ -39,6 +39,14 @@ def body_grid(model: TwinModel, point_data: dict | None = None, cell_data: dict 
     return grid
 
 
+def _surface(grid):
+    """Outer surface of a volume mesh (the algorithm named where pyvista asks for it)."""
+    try:
+        return grid.extract_surface(algorithm="dataset_surface")
+    except TypeError:  # pyvista < 0.47
+        return grid.extract_surface()
+
+
 def render(grid, scalars=None, *, view="anterior", cmap="viridis", clim=None,
            categories: bool = False, clip: str | None = None, window_size=(420, 420),
            scalar_bar: bool = False, opacity: float = 1.0, glyphs=None,
@@ -52,7 +60,7 @@ def render(grid, scalars=None, *, view="anterior", cmap="viridis", clim=None,
     """
     import pyvista as pv
 
-    mesh = grid.extract_surface() if clip is None else grid.clip(normal=clip, origin=(0, 0, 0))
+    mesh = _surface(grid) if clip is None else grid.clip(normal=clip, origin=(0, 0, 0))
     pl = pv.Plotter(off_screen=True, window_size=list(window_size))
     pl.set_background("white")
     kw = {"cmap": cmap, "clim": clim, "show_scalar_bar": scalar_bar, "opacity": opacity,
