@@ -166,3 +166,33 @@ def test_bad_tetrahedral_meshes_are_named(tmp_path, heart, surface):
     surface.save(folder / "heart.vtp")
     with pytest.raises(an.AnatomyError, match="do not describe the same geometry"):
         an.load_anatomy(folder)
+
+
+def test_refine_uniform_is_conforming_and_keeps_the_coarse_nodes(heart):
+    rng = np.random.default_rng(5)
+    points, tets = an.box_mesh((4, 3, 5), spacing=(1.0, 2.0, 0.5))
+    inside = np.all((points > points.min(0)) & (points < points.max(0)), axis=1)
+    points[inside] += rng.uniform(-0.1, 0.1, points.shape)[inside]
+    for p, t in ((points, tets), (heart.points, heart.tets)):
+        fine, fine_tets, parent = an.refine_uniform(p, t)
+        n, m = len(p), len(t)
+        assert fine_tets.shape == (8 * m, 4) and np.array_equal(parent, np.repeat(np.arange(m), 8))
+        np.testing.assert_array_equal(fine[:n], p)  # coarse nodes first, same numbers
+        # then the midpoints of the unique edges
+        edges = an.unique_edges(t)
+        np.testing.assert_array_equal(fine[n:], 0.5 * (p[edges[:, 0]] + p[edges[:, 1]]))
+        # positively oriented children filling their parent exactly
+        vol = an.signed_volumes(fine, fine_tets)
+        assert vol.min() > 0
+        np.testing.assert_allclose(np.bincount(parent, vol), an.signed_volumes(p, t),
+                                   rtol=1e-12)
+        # conforming: every face shared by at most two children; the boundary faces are the
+        # coarse boundary faces, each cut in four
+        faces = np.sort(np.concatenate([fine_tets[:, [1, 2, 3]], fine_tets[:, [0, 2, 3]],
+                                        fine_tets[:, [0, 1, 3]], fine_tets[:, [0, 1, 2]]]),
+                        axis=1)
+        _, counts = np.unique(faces, axis=0, return_counts=True)
+        assert counts.max() == 2
+        assert (counts == 1).sum() == 4 * len(an.boundary_faces(t))
+        # the shortest-diagonal split keeps the shape quality
+        assert an.tet_quality(fine, fine_tets).min() > 0.5 * an.tet_quality(p, t).min()

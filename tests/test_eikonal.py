@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
-from mi_lib.twin.anatomy import box_mesh
+from mi_lib.twin.anatomy import box_mesh, refine_uniform
 from mi_lib.twin.eikonal import (
+    EikonalSolver,
     activation_times,
     conduction_tensors,
     edge_graph,
     element_tensors,
+    reference_error,
 )
 
 N = 21  # nodes per axis of the test boxes (1 mm spacing, 20 mm side)
@@ -68,12 +70,12 @@ def test_isotropic_point_source(mesh, centre):
     d = V**2 * np.eye(3)
     graph = activation_times(points, tets, d, [centre], 0.0, method="graph")
     fim = activation_times(points, tets, d, [centre], 0.0)
-    local = activation_times(points, tets, d, [centre], 0.0, source_rtol=-1.0)  # no source term
+    local = activation_times(points, tets, d, [centre], 0.0, source_rtol=-1.0)  # not factored
     err_graph, err_fim, err_local = (_mean_rel(t, exact, far) for t in (graph, fim, local))
     # graph paths zig-zag: never below the exact time, measured ~21 % too long on this mesh
     assert graph.min() >= 0 and np.all(graph >= exact - 1e-9) and err_graph > 0.05
-    # the straight-segment source term makes a homogeneous point source exact (~1e-16)
-    assert err_fim < 0.01 and err_fim < err_graph / 10
+    # the factored interpolant makes a homogeneous point source exact (measured 8e-12: tol)
+    assert err_fim < 1e-9
     # the tetrahedral local solver alone: first-order, measured ~6 %
     assert err_local < 0.08 and err_local < err_graph / 2 and np.all(local >= exact - 1e-9)
     for t in (fim, local):
@@ -98,7 +100,9 @@ def test_isotropic_oblique_plane(mesh):
     n = np.array([1.0, 1.0, 0.0]) / np.sqrt(2)
     s, exact, graph, fim, mask, roots = _plane_start(points, n, V, V**2 * np.eye(3), tets)
     err_graph, err_fim = _mean_rel(graph, s / V, mask), _mean_rel(fim, s / V, mask)
-    assert err_fim < 0.01 and err_fim < err_graph / 3  # measured: fim 7e-5, graph 1.3 %
+    # measured: fim 0.15 % (a causal update leaves out slightly later vertices of obtuse
+    # tetrahedra, which the plane's characteristics may need on this jittered mesh), graph 1.3 %
+    assert err_fim < 0.005 and err_fim < err_graph / 5
     assert np.allclose(fim[roots], exact[roots]) and np.all(fim <= graph + 1e-9)
 
 
@@ -109,7 +113,7 @@ def test_anisotropic_plane(mesh):
     d = np.broadcast_to(D_ANISO, (len(tets), 3, 3))
     s, exact, graph, fim, mask, _ = _plane_start(points, n, speed, d[0], tets)
     err_graph, err_fim = _mean_rel(graph, exact, mask), _mean_rel(fim, exact, mask)
-    assert err_fim < 0.01 and err_fim < err_graph / 3  # measured: fim 0.13 %, graph 7.9 %
+    assert err_fim < 0.005 and err_fim < err_graph / 10  # measured: fim 0.13 %, graph 7.9 %
     assert np.all(fim <= graph + 1e-9)
 
 
@@ -122,7 +126,7 @@ def test_anisotropic_point_source(mesh, centre):
     fim = activation_times(points, tets, D_ANISO, [centre], 0.0)
     local = activation_times(points, tets, D_ANISO, [centre], 0.0, source_rtol=-1.0)
     err_graph, err_fim, err_local = (_mean_rel(t, exact, far) for t in (graph, fim, local))
-    assert err_fim < 0.015 and err_fim < err_graph / 10  # measured ~1e-16 vs 18 %
+    assert err_fim < 1e-9 and err_graph > 0.1  # measured 4e-12 vs 18 %
     assert err_local < 0.08 and err_local < err_graph / 2  # local solver alone: 5.3 %
     assert np.all(fim <= graph + 1e-9) and np.all(local >= exact - 1e-9)
 
@@ -135,7 +139,7 @@ def test_two_roots_with_start_times(mesh):
     exact = np.min(t0 + dist / V, axis=1)
     fim = activation_times(points, tets, V**2 * np.eye(3), roots, t0)
     assert np.array_equal(fim[roots], t0)  # roots keep their times
-    assert _mean_rel(fim, exact, np.ones(len(points), bool)) < 0.01  # measured 3e-4 (graph 4.6 %)
+    assert _mean_rel(fim, exact, np.ones(len(points), bool)) < 0.002  # 3e-4 (graph 4.6 %)
     # a root reached earlier from another root activates earlier
     late = activation_times(points, tets, V**2 * np.eye(3), roots, [5.0, 500.0])
     assert np.isclose(late[roots[1]], 5.0 + dist[roots[1], 0] / V, rtol=0.01)
@@ -157,7 +161,8 @@ def test_layered_medium_plane_front():
 
 
 def test_slow_block_is_not_short_cut():
-    """The straight-segment source term must not cross a slow block (scar) in its way."""
+    """The factored interpolant (the straight segment to the root) must not cut through a
+    slow block (scar) in its way."""
     points, tets = box_mesh((N, N, 5))
     c = points[tets].mean(axis=1)
     scar = (np.abs(c[:, 0] - 10) < 1.5) & (c[:, 1] < 15)  # a wall with a gap at y > 15
@@ -183,3 +188,110 @@ def test_invalid_arguments(mesh):
         activation_times(points, tets, np.eye(3), [len(points)])
     with pytest.raises(ValueError, match="D must be"):
         activation_times(points, tets, np.ones((2, 3, 3)), [0])
+
+
+def _random_fibres(m, seed):
+    """Orthonormal fibre, sheet and normal directions, random in every element."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=(m, 3))
+    f /= np.linalg.norm(f, axis=1, keepdims=True)
+    s = np.cross(f, rng.normal(size=3))
+    s /= np.linalg.norm(s, axis=1, keepdims=True)
+    return f, s, np.cross(f, s)
+
+
+def test_solver_is_reused_across_tensors_and_matches_activation_times(mesh, centre):
+    points, tets = mesh
+    solver = EikonalSolver(points, tets)
+    d_var = conduction_tensors(*_random_fibres(len(tets), 11), 0.65, 0.48, 0.51)
+    roots, t0 = [centre, 0, len(points) - 1], [0.0, 3.0, 7.0]
+    first = solver.solve(d_var, roots, t0)
+    for d in (d_var, D_ANISO, V**2 * np.eye(3)):
+        for method, rtol in (("fim", 1e-9), ("fim", -1.0), ("graph", 1e-9)):
+            ours = solver.solve(d, roots, t0, method=method, factored=rtol >= 0)
+            assert np.array_equal(ours, activation_times(points, tets, d, roots, t0,
+                                                         method=method, source_rtol=rtol))
+        assert solver.last_updates < 2 * len(points)  # the queue updates a node ~1.2-1.5 times
+    # nothing of one solve leaks into the next
+    assert np.array_equal(solver.solve(d_var, roots, t0), first)
+    assert np.all(first <= solver.solve(d_var, roots, t0, method="graph") + 1e-9)
+    assert np.array_equal(first[roots], t0)
+
+
+def test_box_point_source_converges_under_refinement():
+    """The local solver alone is first order (h log h near the source); the factored
+    interpolant is exact for a point source in a homogeneous medium, at every level."""
+    points, tets = box_mesh((9, 9, 9), spacing=2.0)
+    root = len(points) // 2
+    n = len(points)
+    x = points - points[root]
+    exact = np.sqrt(np.einsum("ni,ij,nj->n", x, np.linalg.inv(D_ANISO), x))
+    far = np.linalg.norm(x, axis=1) > 3
+    errors = []
+    for _ in range(3):
+        solver = EikonalSolver(points, tets)
+        local = solver.solve(D_ANISO, [root], factored=False)[:n]
+        factored = solver.solve(D_ANISO, [root])[:n]
+        np.testing.assert_allclose(factored, exact, rtol=1e-9, atol=1e-9)
+        errors.append(_mean_rel(local, exact, far))
+        points, tets, _ = refine_uniform(points, tets)
+    assert errors[0] > errors[1] > errors[2]  # measured 7.6, 5.0, 3.2 %
+    assert errors[0] / errors[2] > 2
+
+
+def _two_layer_exact(x, r, z0, v1, v2):
+    """Point source at ``r`` (height > z0, speed v1) over a faster half-space z < z0 (v2).
+
+    Above the interface: the direct wave or the head wave along the interface (past the
+    critical offset); below it: the refracted wave (Snell's law, by bisection).
+    """
+    h_r, h_x = r[2] - z0, np.abs(x[:, 2] - z0)
+    rho = np.hypot(x[:, 0] - r[0], x[:, 1] - r[1])
+    direct = np.linalg.norm(x - r, axis=1) / v1
+    cos_c = np.sqrt(1 - (v1 / v2) ** 2)
+    head = np.where(rho >= (h_r + h_x) * v1 / v2 / cos_c,
+                    rho / v2 + (h_r + h_x) * cos_c / v1, np.inf)
+    lo, hi = np.zeros_like(rho), rho.copy()
+    for _ in range(60):  # the crossing offset s: sin(i1) / v1 = sin(i2) / v2
+        s = 0.5 * (lo + hi)
+        slow = s / np.hypot(s, h_r) / v1 < (rho - s) / np.maximum(np.hypot(rho - s, h_x),
+                                                                  1e-300) / v2
+        lo, hi = np.where(slow, s, lo), np.where(slow, hi, s)
+    s = 0.5 * (lo + hi)
+    refracted = np.hypot(s, h_r) / v1 + np.hypot(rho - s, h_x) / v2
+    return np.where(x[:, 2] >= z0, np.minimum(direct, head), refracted)
+
+
+def test_two_layer_point_source_and_the_refined_reference():
+    """Refraction and head waves: no shortcut is exact, every solver converges but the
+    graph's; the Richardson reference of :func:`reference_error` matches the closed form."""
+    h, z0, v1, v2 = 2.0, 4.0, 0.5, 1.0
+    points, tets = box_mesh((11, 11, 6), spacing=h)
+    inside = np.all((points > 0) & (points < [20, 20, 10]), axis=1) & (points[:, 2] != z0)
+    points[inside] += np.random.default_rng(3).uniform(-0.3, 0.3, points.shape)[inside]
+    layer = points[tets].mean(axis=1)[:, 2] < z0
+    d = np.where(layer[:, None, None], v2**2 * np.eye(3), v1**2 * np.eye(3))
+    root = int(np.argmin(np.linalg.norm(points - [10, 10, 8], axis=1)))
+    n = len(points)
+    exact = _two_layer_exact(points, points[root], z0, v1, v2)
+    far = np.linalg.norm(points - points[root], axis=1) > 1.5 * h
+    err = {"graph": [], "local": [], "fim": []}
+    p, t, dl = points, tets, d
+    for _ in range(3):
+        solver = EikonalSolver(p, t)
+        for name, kw in (("graph", {"method": "graph"}), ("local", {"factored": False}),
+                         ("fim", {})):
+            err[name].append(_mean_rel(solver.solve(dl, [root], **kw)[:n], exact, far))
+        p, t, parent = refine_uniform(p, t)
+        dl = dl[parent]
+    # measured: fim 0.56, 0.26, 0.13 %; local 7.9, 5.3, 3.5 %; graph 17, 14, 13 %
+    assert err["fim"][0] < 0.01 and err["fim"][0] > 1.6 * err["fim"][1] > 3 * err["fim"][2]
+    assert err["local"][0] > err["local"][1] > err["local"][2] > err["fim"][0]
+    assert min(err["graph"]) > 0.1
+    res = reference_error(points, tets, d, [root], levels=2)
+    assert 0.8 < res["observed_order"] < 1.6  # measured 1.18
+    mask = np.isfinite(exact) & (res["reference"] > 0) & far
+    assert _mean_rel(res["reference"], exact, mask) < 0.2 * err["fim"][0]  # measured 0.07 %
+    assert res["fim"] == pytest.approx(err["fim"][0], rel=0.2)
+    assert res["graph"] == pytest.approx(err["graph"][0], rel=0.1)
+    assert res["fim_levels"][0] == res["fim"] and res["nodes"] < n

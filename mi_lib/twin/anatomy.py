@@ -494,3 +494,66 @@ def load_anatomy(path: str | Path, edge_length: float = EDGE_LENGTH, units: str 
                            name=name or path.parent.name or path.stem, source=str(path))
     anatomy.info.update({"format": "surface", "unit_scale": scale})
     return anatomy
+
+
+# --- refinement ----------------------------------------------------------------------
+
+#: Local vertex pairs of the 6 edges of a tetrahedron (refinement midpoints 4..9).
+_REFINE_EDGES = np.array([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]])
+#: Corner children in local numbering (0-3 vertices, 4 + k the midpoint of edge k).
+_REFINE_CORNERS = np.array([[0, 4, 5, 6], [4, 1, 7, 8], [5, 7, 2, 9], [6, 8, 9, 3]])
+#: The 4 children of the inner octahedron for each of its 3 diagonals (midpoints of opposite
+#: edges 0-1 | 2-3, 0-2 | 1-3, 0-3 | 1-2), around the diagonal through its 4-cycle.
+_REFINE_OCTA = np.array([
+    [[4, 9, 5, 6], [4, 9, 6, 8], [4, 9, 8, 7], [4, 9, 7, 5]],
+    [[5, 8, 4, 6], [5, 8, 6, 9], [5, 8, 9, 7], [5, 8, 7, 4]],
+    [[6, 7, 4, 5], [6, 7, 5, 9], [6, 7, 9, 8], [6, 7, 8, 4]],
+])
+
+
+def refine_uniform(points: np.ndarray, tets: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                   np.ndarray]:
+    """Uniform (red) refinement: every tetrahedron into 8 by its edge midpoints.
+
+    The 4 corner children are half-size copies of the parent; the inner octahedron is cut
+    into 4 along its shortest diagonal (Bey 1995; the best-shaped choice). The mesh stays
+    conforming, since a face is split the same way (4 triangles by its edge midpoints) from
+    either side, and the boundary and the volume are unchanged.
+
+    Parameters
+    ----------
+    points : (n, 3) float
+        Node positions.
+    tets : (m, 4) int
+        Tetrahedra.
+
+    Returns
+    -------
+    points : (n + n_edges, 3) float64
+        The ``n`` coarse nodes first, with their numbers, then the midpoints of the unique
+        edges in the order of :func:`unique_edges`.
+    tets : (8 m, 4) int64
+        Positively oriented children (children ``8 j .. 8 j + 7`` of parent ``j``).
+    parent : (8 m,) int64
+        Parent tetrahedron of each child.
+    """
+    points = np.asarray(points, float)
+    tets = np.asarray(tets, np.int64)
+    n, m = len(points), len(tets)
+    i = tets[:, _REFINE_EDGES[:, 0]]  # (m, 6)
+    j = tets[:, _REFINE_EDGES[:, 1]]
+    key = np.minimum(i, j) * n + np.maximum(i, j)
+    uniq, edge = np.unique(key.ravel(), return_inverse=True)
+    lo, hi = uniq // n, uniq % n
+    fine_points = np.concatenate([points, 0.5 * (points[lo] + points[hi])])
+    local = np.concatenate([tets, n + edge.reshape(m, 6)], axis=1)  # (m, 10)
+    x = fine_points[local]  # (m, 10, 3)
+    diag = np.stack([np.sum((x[:, a] - x[:, b]) ** 2, axis=1)
+                     for a, b in ((4, 9), (5, 8), (6, 7))], axis=1)
+    octa = _REFINE_OCTA[np.argmin(diag, axis=1)]  # (m, 4, 4) local ids
+    children = np.concatenate([np.broadcast_to(_REFINE_CORNERS, (m, 4, 4)), octa], axis=1)
+    fine = np.take_along_axis(local[:, None, :], children.reshape(m, 32)[:, None, :],
+                              axis=2).reshape(8 * m, 4)
+    negative = signed_volumes(fine_points, fine) < 0
+    fine[negative] = fine[negative][:, [0, 1, 3, 2]]
+    return fine_points, fine, np.repeat(np.arange(m, dtype=np.int64), 8)
