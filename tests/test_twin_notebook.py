@@ -63,8 +63,10 @@ def test_notebook_05_runs_on_a_rotated_cobiveco_pair_in_cm(tmp_path):
         for k in ds.scenario.values:
             q = ds.qrs.sel(scenario=k).values[0]
             assert np.abs(q - ref[k]["qrs"]).max() < 1e-3 * np.abs(ref[k]["qrs"]).max(), k
+            # the solver's update order follows floating-point ties, which a rotation
+            # changes: 0.2 ms is a quarter of a percent, below its 0.7 % discretisation error
             assert abs(float(ds.activation_duration.sel(scenario=k)[0])
-                       - ref[k]["activation_duration"]) < 0.05
+                       - ref[k]["activation_duration"]) < 0.2
         assert np.isclose(float(ds.points[0].max() - ds.points[0].min()),
                           float(np.ptp(heart.points @ rot.T + shift)), rtol=1e-5)
     finally:
