@@ -50,3 +50,14 @@ def test_run_paths(tmp_path):
     for bad in ("", "../x", "a/b", ".."):
         with pytest.raises(ValueError, match="run_name"):
             config.RunPaths(bad, root=tmp_path)
+
+
+def test_atomic_products_get_the_usual_file_mode(tmp_path):
+    import os
+
+    from mi_lib.store import write_text
+
+    path = write_text(tmp_path / "report.html", "<html></html>")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)
