@@ -381,6 +381,31 @@ def _sift_down(key, node, where, pos, size):
     where[v] = pos
 
 
+@nb.njit(cache=True, inline="always")
+def _push(key, node, where, size, j, value):
+    """Queue node ``j`` with key ``value``, or lower its key if queued; the new heap size."""
+    if where[j] < 0:
+        key[size], node[size] = value, j
+        where[j] = size
+        size += 1
+    else:
+        key[where[j]] = value
+    _sift_up(key, node, where, where[j])
+    return size
+
+
+@nb.njit(cache=True, inline="always")
+def _pop(key, node, where, size):
+    """Remove the heap's first node; the new heap size (the caller read ``node[0]``)."""
+    where[node[0]] = -1
+    size -= 1
+    if size > 0:
+        key[0], node[0] = key[size], node[size]
+        where[node[0]] = 0
+        _sift_down(key, node, where, 0, size)
+    return size
+
+
 @nb.njit(cache=True)
 def _dijkstra(adj_ptr, adj, adj_w, roots, root_times):
     """Multi-source Dijkstra (indexed binary heap) along the edges: the shortest times."""
@@ -395,35 +420,18 @@ def _dijkstra(adj_ptr, adj, adj_w, roots, root_times):
         r = roots[k]
         if root_times[k] < t[r]:
             t[r] = root_times[k]
-            if where[r] < 0:
-                key[size], node[size] = t[r], r
-                where[r] = size
-                size += 1
-            else:
-                key[where[r]] = t[r]
-            _sift_up(key, node, where, where[r])
+            size = _push(key, node, where, size, r, t[r])
     while size > 0:
         i = node[0]
         ti = key[0]
-        where[i] = -1
         done[i] = True
-        size -= 1
-        if size > 0:
-            key[0], node[0] = key[size], node[size]
-            where[node[0]] = 0
-            _sift_down(key, node, where, 0, size)
+        size = _pop(key, node, where, size)
         for q in range(adj_ptr[i], adj_ptr[i + 1]):
             j = adj[q]
             cand = ti + adj_w[q]
             if cand < t[j] and not done[j]:
                 t[j] = cand
-                if where[j] < 0:
-                    key[size], node[size] = cand, j
-                    where[j] = size
-                    size += 1
-                else:
-                    key[where[j]] = cand
-                _sift_up(key, node, where, where[j])
+                size = _push(key, node, where, size, j, cand)
     return t
 
 
@@ -604,22 +612,11 @@ def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, adj_ptr, adj, adj_w, r
         if root_times[k] < t[r]:
             t[r] = root_times[k]
             src[r] = k
-            if where[r] < 0:
-                key[size], node[size] = t[r], r
-                where[r] = size
-                size += 1
-            else:
-                key[where[r]] = t[r]
-            _sift_up(key, node, where, where[r])
+            size = _push(key, node, where, size, r, t[r])
     updates = 0
     while size > 0 and updates < max_updates:
         i = node[0]
-        where[i] = -1
-        size -= 1
-        if size > 0:
-            key[0], node[0] = key[size], node[size]
-            where[node[0]] = 0
-            _sift_down(key, node, where, 0, size)
+        size = _pop(key, node, where, size)
         updates += 1
         if size > 0:  # the next node's lists, fetched while this one is updated
             nxt = node[0]
@@ -766,10 +763,7 @@ def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, adj_ptr, adj, adj_w, r
                         key[pos] = cand
                         _sift_up(key, node, where, pos)
                 else:  # reached for the first time, or may now depend on t[i]
-                    key[size], node[size] = t[j], j
-                    where[j] = size
-                    size += 1
-                    _sift_up(key, node, where, size - 1)
+                    size = _push(key, node, where, size, j, t[j])
     return t, updates
 
 
