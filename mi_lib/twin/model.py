@@ -217,8 +217,7 @@ class TwinModel:
     n_samples: int = 512
     solver: object = None
     _healthy: np.ndarray | None = field(default=None, repr=False)
-    _grads: np.ndarray | None = field(default=None, repr=False)
-    _grad_g: np.ndarray | None = field(default=None, repr=False)
+    _contrib: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, anatomy: Anatomy, *, cv: dict | None = None, roots: dict | None = None,
@@ -293,18 +292,20 @@ class TwinModel:
         scar_tet = (labels[self.anatomy.tets] == SCAR).any(axis=1)
         if not scar_tet.any():
             return self.lead_fields
-        if self._grad_g is None:
-            grads, vol = tet_gradients(self.anatomy.points, self.anatomy.tets)
-            g = 1.0 / np.linalg.norm(self.anatomy.points[:, None, :]
-                                     - np.array([self.electrodes[e] for e in ELECTRODES])[None],
-                                     axis=2)                                  # (n, n_el)
-            self._grads = grads * vol[:, None, None]                          # V grad N
-            self._grad_g = np.einsum("kai,kae->kie", grads, g[self.anatomy.tets])
+        if self._contrib is None:  # K_e g at the 4 nodes of every tetrahedron, once
+            tets = self.anatomy.tets
+            grads, vol = tet_gradients(self.anatomy.points, tets)
+            el = np.array([self.electrodes[e] for e in ELECTRODES])
+            g = 1.0 / np.linalg.norm(self.anatomy.points[:, None, :] - el[None], axis=2)
+            grad_g = np.einsum("kai,kae->kie", grads, g[tets])               # (m, 3, n_el)
+            self._contrib = np.einsum("kai,kie->kae", grads * vol[:, None, None], grad_g)
         idx = np.flatnonzero(scar_tet)
-        contrib = np.einsum("kai,kie->kae", self._grads[idx], self._grad_g[idx])  # (s, 4, n_el)
-        w = self.lead_fields.T.copy()
-        np.add.at(w, self.anatomy.tets[idx].ravel(), contrib.reshape(-1, contrib.shape[2]))
-        return np.ascontiguousarray(w.T)
+        nodes = self.anatomy.tets[idx].ravel()
+        vals = self._contrib[idx].reshape(len(nodes), -1)
+        w = self.lead_fields.copy()
+        for e in range(w.shape[0]):
+            w[e] += np.bincount(nodes, weights=vals[:, e], minlength=w.shape[1])
+        return w
 
     def ecg(self, at: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """8 leads (I, II, V1-V6) x ``n_samples`` of an activation map (scar excluded)."""
