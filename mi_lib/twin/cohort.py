@@ -47,7 +47,7 @@ import numba as nb
 import numpy as np
 
 from .anatomy import Anatomy, AnatomyError, load_anatomy, signed_volumes
-from .coordinates import COORDINATES, Coordinates, compute_coordinates
+from .coordinates import COORDINATES, Coordinates, centre_line, compute_coordinates
 from .ecg import ELECTRODES, LEADS
 from .model import TwinModel
 from .scenarios import SCENARIO_NAMES, get_scenario
@@ -113,14 +113,7 @@ def _ventricle_radial(points, coords: Coordinates, cls_mask):
     """Components of the nodes about a ventricle's centre line, perpendicular to the axis."""
     axis = coords.axes["long_axis"]
     height = (points - coords.axes["centre"]) @ axis
-    mask = cls_mask
-    levels = np.linspace(height[mask].min(), height[mask].max(), 21)
-    idx = np.clip(np.digitize(height[mask], levels) - 1, 0, 19)
-    cnt = np.bincount(idx, minlength=20)
-    ok = cnt > 2
-    mid = 0.5 * (levels[1:] + levels[:-1])[ok]
-    cen = np.stack([np.bincount(idx, points[mask, k], 20)[ok] / cnt[ok] for k in range(3)], 1)
-    line = np.stack([np.interp(height, mid, cen[:, k]) for k in range(3)], axis=1)
+    line = centre_line(points, cls_mask, height)
     r = points - line
     return r - np.outer(r @ axis, axis)
 
@@ -303,8 +296,6 @@ def assemble(specs, scenarios, parts: dict, *, dt: float, n_samples: int, attrs=
     ds["time"].attrs["units"] = "ms"
     return ds
 
-
-SCENARIOS_ALL = SCENARIO_NAMES
 
 
 def _campaign_work(specs: dict, model_options: dict | None, seed: int, group: str, parts):

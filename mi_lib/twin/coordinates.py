@@ -134,15 +134,14 @@ def solve_laplace(stiffness: sp.spmatrix, fixed: np.ndarray, values: np.ndarray)
 
     Solves ``K_ff u_f = -K_fd u_d`` for the free nodes ``f`` (sparse LU). ``fixed`` is a
     boolean mask or index array; ``values`` the prescribed values (same length as the
-    fixed nodes, or a scalar).
+    fixed nodes, in node order, or a scalar).
     """
     k = sp.csr_matrix(stiffness)
     n = k.shape[0]
     mask = np.zeros(n, bool)
     mask[fixed] = True
     u = np.zeros(n)
-    u[mask] = np.broadcast_to(np.asarray(values, float), (int(mask.sum()),)) \
-        if np.ndim(values) == 0 or len(np.atleast_1d(values)) == mask.sum() else values[mask]
+    u[mask] = np.broadcast_to(np.asarray(values, float), (int(mask.sum()),))
     free = ~mask
     kff = k[free][:, free].tocsc()
     rhs = -(k[free][:, mask] @ u[mask])
@@ -189,7 +188,7 @@ def _axes(anatomy: Anatomy) -> tuple[np.ndarray, np.ndarray]:
     return centre, normal
 
 
-def _centre_line(points, mask, height, n_levels):
+def centre_line(points, mask, height, n_levels: int = 20) -> np.ndarray:
     """Centroid of the ``mask`` nodes per level of ``height``, interpolated at all heights."""
     h = height[mask]
     edges = np.linspace(h.min(), h.max(), n_levels + 1)
@@ -309,14 +308,14 @@ def compute_coordinates(anatomy: Anatomy, *, n_levels: int = 20,
         w = -w
 
     # junctions: epicardial nodes next to u = 1/2
-    junction = interface & ((cls == 2) | np.isin(np.arange(len(p)), _neighbours(e, cls == 2)))
+    junction = interface & ((cls == 2) | _next_to(e, cls == 2))
     if junction.sum() < 4:
         raise AnatomyError(f"{anatomy.source or anatomy.name}: the LV and RV do not meet on "
                            "the epicardium (no RV insertion found)")
 
     rt = np.zeros(len(p))
     for ventricle, endo_cls, sign in ((0, 3, -1.0), (1, 4, 1.0)):
-        cl = _centre_line(p, cls == endo_cls, height, n_levels)
+        cl = centre_line(p, cls == endo_cls, height, n_levels)
         r = p - cl
         theta = np.arctan2(r @ w, r @ v)
         jr = r[junction]
@@ -334,11 +333,12 @@ def compute_coordinates(anatomy: Anatomy, *, n_levels: int = 20,
     return Coordinates(tm=tm, ab=ab, rt=rt, tv=tv, u=u, apex=apex, axes=axes, info=info)
 
 
-def _neighbours(edges: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Nodes sharing an edge with a node of ``mask``."""
-    a = edges[mask[edges[:, 1]], 0]
-    b = edges[mask[edges[:, 0]], 1]
-    return np.unique(np.concatenate([a, b]))
+def _next_to(edges: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mask of the nodes sharing an edge with a node of ``mask``."""
+    out = np.zeros(len(mask), bool)
+    out[edges[mask[edges[:, 1]], 0]] = True
+    out[edges[mask[edges[:, 0]], 1]] = True
+    return out
 
 
 # ----------------------------------------------------------------------------- fibres

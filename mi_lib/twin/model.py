@@ -87,13 +87,13 @@ from .coordinates import (
 )
 from .ecg import (
     ELECTRODES,
-    LEADS,
     lead_fields,
     leads_from_electrodes,
     pseudo_ecg,
     stiffness_matrix,
     tet_gradients,
 )
+from .eikonal import EikonalSolver
 from .scenarios import SCAR, Scenario, cv_factors, tissue_labels
 
 #: Healthy conduction velocities (mm/ms): fibre, sheet, sheet-normal, endocardial
@@ -242,7 +242,7 @@ class TwinModel:
         frame = local_frame(anatomy, coords)
         model = cls(anatomy, coords, segments, fibres, r, rt, el, w, endo_layer, frame,
                     dict(CV if cv is None else {**CV, **cv}), upstroke_ms, dt, n_samples)
-        model.solver = _make_solver(anatomy.points, anatomy.tets)
+        model.solver = EikonalSolver(anatomy.points, anatomy.tets)
         return model
 
     @property
@@ -277,8 +277,7 @@ class TwinModel:
         """Tissue labels and activation times (ms) of one scenario."""
         labels = tissue_labels(self.coords, scenario)
         d = self.tensors(None if scenario.healthy else cv_factors(labels, scenario))
-        at = _solve(self.solver, self.anatomy.points, self.anatomy.tets, d, self.roots,
-                    self.root_times)
+        at = self.solver.solve(d, self.roots, self.root_times)
         return labels, at
 
     def scar_lead_fields(self, labels: np.ndarray) -> np.ndarray:
@@ -323,19 +322,3 @@ class TwinModel:
                 "activation_duration": float(excitable.max() + 2.0 * self.upstroke_ms)}
 
 
-LEAD_NAMES = LEADS
-
-
-def _make_solver(points, tets):
-    try:
-        from .eikonal import EikonalSolver
-    except ImportError:  # pragma: no cover - older eikonal module
-        return None
-    return EikonalSolver(points, tets)
-
-
-def _solve(solver, points, tets, d, roots, times):
-    if solver is not None:
-        return solver.solve(d, roots, times)
-    from .eikonal import activation_times
-    return activation_times(points, tets, d, roots, times)

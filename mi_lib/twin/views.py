@@ -116,17 +116,12 @@ def fibre_glyphs(model: TwinModel, n: int = 2500, seed: int = 0, length: float =
     """Arrows along the fibres of ``n`` random surface elements, coloured by helix angle."""
     import pyvista as pv
 
-    from .coordinates import node_gradients
-
     a, c = model.anatomy, model.coords
-    f, s, _ = model.fibres
+    f = model.fibres[0]
     on_surface = (a.surface_class[a.tets] > 0).sum(axis=1) >= 3
     idx = np.random.default_rng(seed).choice(np.flatnonzero(on_surface),
                                              min(n, int(on_surface.sum())), replace=False)
-    g_ab = node_gradients(a.points, a.tets, c.ab)[a.tets[idx]].mean(axis=1)
-    g_ab -= np.sum(g_ab * s[idx], axis=1, keepdims=True) * s[idx]
-    g_ab /= np.maximum(np.linalg.norm(g_ab, axis=1, keepdims=True), 1e-12)
-    helix = np.degrees(np.arcsin(np.clip(np.sum(f[idx] * g_ab, axis=1), -1, 1)))
+    helix = helix_angles(model)[idx]
     rot = body_rotation(c.axes)
     centres = (a.points[a.tets[idx]].mean(axis=1) - a.points.mean(axis=0)) @ rot.T
     cloud = pv.PolyData(centres)
@@ -138,16 +133,18 @@ def fibre_glyphs(model: TwinModel, n: int = 2500, seed: int = 0, length: float =
     return arrows
 
 
+def helix_angles(model: TwinModel) -> np.ndarray:
+    """Helix angle (deg) of the fibre of every tetrahedron: its angle from the
+    circumferential towards the apicobasal direction of the model's local frame."""
+    longitudinal = model.frame[0]
+    return np.degrees(np.arcsin(np.clip(np.sum(model.fibres[0] * longitudinal, axis=1),
+                                        -1.0, 1.0)))
+
+
 def helix_profile(model: TwinModel, bins: int = 10):
     """Median helix angle (deg) of the LV elements per transmural bin: ``(tm mid, angle)``."""
-    from .coordinates import node_gradients
-
     a, c = model.anatomy, model.coords
-    f, s, _ = model.fibres
-    g_ab = node_gradients(a.points, a.tets, c.ab)[a.tets].mean(axis=1)
-    g_ab -= np.sum(g_ab * s, axis=1, keepdims=True) * s
-    g_ab /= np.maximum(np.linalg.norm(g_ab, axis=1, keepdims=True), 1e-12)
-    helix = np.degrees(np.arcsin(np.clip(np.sum(f * g_ab, axis=1), -1, 1)))
+    helix = helix_angles(model)
     tm = c.tm[a.tets].mean(axis=1)
     lv = (c.tv[a.tets].max(axis=1) == 0) & (c.ab[a.tets].mean(axis=1) > 0.3)
     edges = np.linspace(0, 1, bins + 1)
