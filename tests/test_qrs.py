@@ -439,3 +439,29 @@ def test_dtw_matrix_equals_pairwise_distances():
                                    durations=(dur[i], dur[j]))
                 assert abs(m[i, j, k] - ref) < 1e-9
     assert np.allclose(m[0, 2], dtw_matrix(x, dur, penalty=0.0, scale=2.0)[0, 2])  # equal durations
+
+
+def test_cohort_helpers_compare_each_subject_with_its_own_baseline():
+    import pandas as pd
+    import xarray as xr
+
+    from mi_lib.twin.qrs import dtw_matrix, new_signs, scenario_dtw
+
+    rng = np.random.default_rng(2)
+    x = np.cumsum(rng.normal(size=(2, 3, 8, 40)), axis=3)
+    da = xr.DataArray(x, dims=("subject", "scenario", "lead", "time"),
+                      coords={"subject": ["a", "b"], "scenario": ["baseline", "s1", "s2"],
+                              "time": np.arange(40) * 0.5})
+    dur = pd.DataFrame([[80.0, 90.0, 85.0], [70.0, 70.0, 100.0]], index=["a", "b"],
+                       columns=["baseline", "s1", "s2"])
+    pair = scenario_dtw(da, dur, penalty=0.1, t_end=10.0)
+    ref = dtw_matrix(x[1][:, :, :21], dur.loc["b"].values, penalty=0.1,
+                     scale=np.abs(x[1, 0, :, :21]).max())  # the scale of the cut signals
+    assert pair.shape == (2, 3, 3, 8) and np.allclose(pair[1], ref)
+    idx = pd.MultiIndex.from_product([["a", "b"], ["baseline", "s1"]],
+                                     names=["subject", "scenario"])
+    table = pd.DataFrame({"q_V2": [True, True, False, True], "q_ratio_V2": 0.0,
+                          "notches_V2": [1, 1, 0, 2]}, index=idx)
+    new = new_signs(table)
+    assert new["q"]["V2"].tolist() == [False, False, False, True]
+    assert new["notch"]["V2"].tolist() == [False, False, False, True]

@@ -1242,3 +1242,111 @@ def criteria_table(qrs, dt: float, *, reference=None, penalty: float = 0.0,
     else:
         index = pd.Index(keys, name=dims[0] if dims else None)
     return pd.DataFrame(rows, index=index)
+
+
+# ---------------------------------------------------------------------- cohort analysis
+
+
+def scenario_dtw(qrs, durations, *, baseline: str = "baseline", penalty: float = 0.0,
+                 t_end: float | None = None, **dtw_kwargs) -> np.ndarray:
+    """DTW between every pair of scenarios of every subject (paper Fig. 7b).
+
+    Parameters
+    ----------
+    qrs : xarray.DataArray (subject, scenario, lead, time)
+        The ``qrs`` of ``simulations.zarr``.
+    durations : pandas.DataFrame (subject x scenario), ms
+        QRS durations (e.g. ``criteria_table(...)["qrs_duration_ms"].unstack("scenario")``).
+    baseline : str
+        Scenario whose largest absolute value scales each subject's signals (the
+        ``"reference"`` normalisation of :func:`dtw_leads`).
+    penalty : float
+        DTW units per ms of duration difference.
+    t_end : float, ms, optional
+        Signals are cut after this time (e.g. the latest QRS offset plus a margin).
+
+    Returns
+    -------
+    (subject, scenario, scenario, lead) float array
+    """
+    scenarios = [str(s) for s in qrs.scenario.values]
+    dt = float(qrs.time[1] - qrs.time[0])
+    n_t = qrs.sizes["time"] if t_end is None else min(int(np.ceil(t_end / dt)) + 1,
+                                                       qrs.sizes["time"])
+    out = np.zeros((qrs.sizes["subject"], len(scenarios), len(scenarios), qrs.sizes["lead"]))
+    for i, s in enumerate(qrs.subject.values):
+        x = np.asarray(qrs.sel(subject=s).values, dtype=np.float64)[:, :, :n_t]
+        scale = float(np.abs(x[scenarios.index(baseline)]).max())
+        out[i] = dtw_matrix(x, durations.loc[s, scenarios].values, penalty=penalty,
+                            scale=scale, **dtw_kwargs)
+    return out
+
+
+def _flag_columns(table: pd.DataFrame, prefix: str) -> list[str]:
+    """Leads with a ``<prefix><lead>`` column in a :func:`criteria_table`."""
+    skip = ("q_ratio", "q_leads", "q_contig") if prefix == "q_" else ()
+    return [c[len(prefix):] for c in table.columns
+            if c.startswith(prefix) and not c.startswith(skip)]
+
+
+def new_signs(table: pd.DataFrame, baseline: str = "baseline") -> dict[str, pd.DataFrame]:
+    """Signs that appear against each subject's own baseline, per lead.
+
+    ``table`` is a :func:`criteria_table` indexed by (subject, scenario). Returns
+    ``{"q": ..., "notch": ...}``: boolean frames indexed like ``table``, one column per
+    lead, True where the scenario has a pathological Q wave the baseline has not, or more
+    notches than the baseline.
+    """
+    if table.index.names != ["subject", "scenario"]:
+        raise ValueError("table must be indexed by (subject, scenario), as criteria_table "
+                         "makes it from simulations.zarr's qrs")
+    base = table.xs(baseline, level="scenario")
+    subjects = table.index.get_level_values("subject")
+    out = {}
+    for name, prefix in (("q", "q_"), ("notch", "notches_")):
+        leads = _flag_columns(table, prefix)
+        cur = table[[prefix + lead for lead in leads]]
+        ref = base.loc[subjects, [prefix + lead for lead in leads]].to_numpy()
+        new = (cur.to_numpy().astype(bool) & ~ref.astype(bool)) if name == "q" \
+            else cur.to_numpy() > ref
+        out[name] = pd.DataFrame(new, index=table.index, columns=leads)
+    return out
+
+
+def sensitivity_dataset(table: pd.DataFrame, pair_dtw: np.ndarray, *, penalty: float,
+                        thresholds: Thresholds = DEFAULTS, source: str = ""):
+    """``sensitivity.nc`` (layout in ``data/README.md``) from a (subject, scenario)
+    :func:`criteria_table` with DTW columns and :func:`scenario_dtw`."""
+    import xarray as xr
+
+    subjects = list(dict.fromkeys(table.index.get_level_values("subject")))
+    scenarios = list(dict.fromkeys(table.index.get_level_values("scenario")))
+    ext = _flag_columns(table, "q_")
+    precordial = list(PRECORDIAL)
+
+    def grid(column, dtype=float):
+        return table[column].unstack("scenario").loc[subjects, scenarios].to_numpy(dtype)
+
+    def per_lead(fmt, leads, dtype=float):
+        return np.stack([grid(fmt.format(lead), dtype) for lead in leads], axis=-1)
+
+    ss = ("subject", "scenario")
+    return xr.Dataset(
+        {"qrs_onset": (ss, grid("onset_ms"), {"units": "ms"}),
+         "qrs_offset": (ss, grid("offset_ms"), {"units": "ms"}),
+         "qrs_duration": (ss, grid("qrs_duration_ms"), {"units": "ms"}),
+         "dtw": (ss + ("lead",), per_lead("dtw_{}", LEADS)),
+         "q_ratio": (ss + ("ext_lead",), per_lead("q_ratio_{}", ext)),
+         "q_flag": (ss + ("ext_lead",), per_lead("q_{}", ext, bool).astype(np.int8)),
+         "q_contiguous": (ss, grid("q_contiguous", bool).astype(np.int8)),
+         "r_amplitude": (ss + ("precordial",), per_lead("r_{}", precordial)),
+         "prwp": (ss, grid("prwp", bool).astype(np.int8)),
+         "notches": (ss + ("ext_lead",), per_lead("notches_{}", ext)),
+         "fqrs": (ss, grid("fqrs", bool).astype(np.int8)),
+         "dtw_pair_max": (("scenario", "scenario2"), pair_dtw.max(axis=3).mean(axis=0)),
+         "dtw_pair_mean": (("scenario", "scenario2"), pair_dtw.mean(axis=3).mean(axis=0))},
+        coords={"subject": subjects, "scenario": scenarios, "scenario2": scenarios,
+                "lead": list(LEADS), "ext_lead": ext, "precordial": precordial},
+        attrs={"penalty_per_ms": float(penalty), "simulations": str(source),
+               **{f"threshold_{k}": (v if isinstance(v, str) else float(v))
+                  for k, v in thresholds.__dict__.items()}})
