@@ -1,4 +1,4 @@
-"""Atomic writes of products.
+"""Atomic writes of products (JSON, CSV, netCDF, NIfTI, zarr).
 
 Every product is written to a temporary file in its destination folder and then
 renamed over the destination (``os.replace`` is atomic on POSIX), so an interrupted
@@ -84,3 +84,32 @@ def write_nifti(path: str | os.PathLike, image) -> Path:
     with atomic_path(path) as tmp:
         nib.save(image, tmp)
     return Path(path)
+
+
+def write_zarr(path, dataset) -> Path:
+    """Atomically write an ``xarray.Dataset`` to a zarr store (format 2, consolidated).
+
+    The store is written into a temporary folder beside ``path`` and renamed over it; a
+    previous store is moved aside first and removed after the rename. Variables of up to
+    two dimensions are one chunk each.
+    """
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        encoding = {v: {"chunks": dataset[v].shape} for v in dataset.data_vars
+                    if dataset[v].ndim <= 2}
+        dataset.to_zarr(tmp / "store.zarr", mode="w", consolidated=True, encoding=encoding,
+                        zarr_format=2)
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+        os.replace(tmp / "store.zarr", path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path

@@ -303,31 +303,6 @@ def _campaign_work(specs: dict, model_options: dict | None, seed: int, group: st
     yield from simulate_subject(specs[group], parts, model_options, seed)
 
 
-def write_zarr(path, dataset) -> Path:
-    """Write a dataset to a zarr store atomically (temporary folder, then renamed)."""
-    import shutil
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        encoding = {v: {"chunks": dataset[v].shape} for v in dataset.data_vars
-                    if dataset[v].ndim <= 2}
-        dataset.to_zarr(tmp / "store.zarr", mode="w", consolidated=True, encoding=encoding,
-                        zarr_format=2)
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-        os.replace(tmp / "store.zarr", path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return path
-
-
 def run_simulations(specs, out_path, scenarios=SCENARIO_NAMES, *, scheduler_address=None,
                     n_workers=None, model_options: dict | None = None, seed: int = 0,
                     progress: bool = True):
@@ -393,7 +368,7 @@ def _run_simulations(specs, out_path, parts_dir, scenarios, scheduler_address, n
                      model_options, seed, progress):
     import json
 
-    from ..store import write_json
+    from ..store import write_json, write_zarr
     from .campaign import load_parts, run_campaign
 
     options = canonical_options(model_options)
