@@ -208,6 +208,19 @@ def _cohort_campaign(runs: int) -> dict:
                          "threads_per_worker": 1}}
 
 
+@benchmark("forward.mesh_convergence")
+def _forward_mesh_convergence(runs: int) -> dict:
+    """The shipped heart meshed at 2.5, 2.0, 1.5 and 1.0 mm, healthy: QRS duration on
+    the signal and activation map against the 1.0 mm one
+    (:func:`mi_lib.twin.model.mesh_convergence`). Deterministic: one run; the "time" is
+    the largest QRS difference between resolutions (ms)."""
+    from .twin.model import mesh_convergence
+
+    res = mesh_convergence(project_root() / "data" / "raw" / "anatomy" / "kit_geo1")
+    return {"times": [res["max_qrs_diff_ms"]], "unit": "ms",
+            "settings": {k: v for k, v in res.items() if k != "max_qrs_diff_ms"}}
+
+
 @benchmark("eikonal.relative_error")
 def _eikonal_relative_error(runs: int) -> dict:
     """Mean relative error of the Eikonal solver on the shipped heart (2 mm) with the

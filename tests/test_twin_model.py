@@ -211,10 +211,12 @@ def test_slower_tissue_never_activates_earlier(model):
     base = model.simulate(SCENARIOS[0])
     fast = model.simulate(get_scenario("lateral_transmural"))
     slow = model.simulate(get_scenario("lateral_transmural_slow"))
-    # the Eikonal solution is monotone in the speeds; 0.1 ms allows for the iterative
-    # solver's convergence (far below the 2 ms upstroke)
-    assert np.all(fast["at"] >= base["at"] - 0.1)
-    assert np.all(slow["at"] >= fast["at"] - 0.1)
+    # the Eikonal solution is monotone in the speeds; 0.25 ms allows for the causal local
+    # solver, an upper bound of the FIM fixed point in tetrahedra with obtuse metric
+    # angles (the endocardial layer is 3:1 anisotropic across the wall; mi_lib.twin.eikonal)
+    # -- far below the 2 ms upstroke
+    assert np.all(fast["at"] >= base["at"] - 0.25)
+    assert np.all(slow["at"] >= fast["at"] - 0.25)
     scar = fast["labels"] == SCAR
     assert fast["at"][scar].mean() > base["at"][scar].mean() + 5.0
     assert slow["activation_duration"] > fast["activation_duration"] > base["activation_duration"]
@@ -257,3 +259,27 @@ def test_scar_is_electrically_silent(model):
     late = model.time > out["activation_duration"] + 10.0
     assert late.any()
     assert np.abs(qrs[:, late]).max() < 1e-6 * np.abs(qrs).max()
+
+
+def test_endocardial_layer_fast_along_the_wall_only(model):
+    """The layer's tensor: dense along l, sparse along c, the myocardium's sheet speed
+    across the wall (so the layer's element thickness costs no time)."""
+    d = model.tensors()
+    layer = np.flatnonzero(model.endo_layer)[:50]
+    l_dir, c, s = (x[layer] for x in model.frame)
+    speed = lambda v: np.sqrt(np.einsum("ki,kij,kj->k", v, d[layer], v))  # noqa: E731
+    assert np.allclose(speed(l_dir), model.cv["endo_dense"])
+    assert np.allclose(speed(c), model.cv["endo_sparse"])
+    assert np.allclose(speed(s), model.cv["sheet"])
+
+
+def test_healthy_qrs_independent_of_the_mesh():
+    """The shipped heart meshed at 2.5 and 2.0 mm: healthy QRS durations (on the signal)
+    within 3 ms, activation maps within 3 % on the finer mesh."""
+    from mi_lib.twin.model import mesh_convergence
+
+    res = mesh_convergence(HEART, (2.5, 2.0))
+    assert res["max_qrs_diff_ms"] <= 3.0
+    assert res["activation_rel_diff"][0] <= 0.03
+    assert res["activation_rel_diff"][1] < 1e-12  # the finest mesh against itself
+    assert all(80.0 <= q <= 100.0 for q in res["qrs_ms"])
