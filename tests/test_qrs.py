@@ -308,6 +308,76 @@ def test_real_healthy_ecg_has_no_mi_criteria(real, which):
     assert not qrs.fragmented_qrs(x, 1.0)["flag"]
 
 
+# -------------------------------------------------- thresholds honoured by every criterion
+
+
+def test_q_wave_honours_thresholds():
+    # Q/R = 0.30 (0.29 after smoothing), 30 ms wide (< 40 ms): pathological at the
+    # default 0.25 by depth alone, not at 0.5
+    t = np.arange(0.0, 200.0, 1.0)
+    y = single(t, -0.3, 30.0)
+    assert qrs.q_wave(y, 1.0)["depth_ratio"] == pytest.approx(0.30, abs=0.02)
+    assert qrs.q_wave(y, 1.0)["pathological"]
+    strict = qrs.Thresholds(q_depth_ratio=0.5)
+    assert not qrs.q_wave(y, 1.0, thresholds=strict)["pathological"]
+    # an explicit keyword still overrides the thresholds
+    assert qrs.q_wave(y, 1.0, thresholds=strict, depth_ratio=0.25)["pathological"]
+    # the width criterion likewise: 45 ms wide, Q/R 0.1
+    wide = single(t, -0.1, 45.0)
+    assert qrs.q_wave(wide, 1.0)["pathological"]
+    assert not qrs.q_wave(wide, 1.0, thresholds=qrs.Thresholds(q_width_ms=50.0))[
+        "pathological"]
+
+
+def test_q_waves_honour_thresholds_like_criteria():
+    q30 = lambda t: single(t, -0.3, 30.0, onset=30.0)  # noqa: E731  Q/R = 0.30, 30 ms
+    _, x = synthetic(leads={"V5": q30, "V6": q30})
+    res = qrs.q_waves(x, 1.0)
+    assert res["flag"] and {"V5", "V6"} <= set(res["pathological"])
+    strict = qrs.Thresholds(q_depth_ratio=0.5)
+    res = qrs.q_waves(x, 1.0, thresholds=strict)
+    assert not res["flag"] and "V5" not in res["pathological"]
+    assert not qrs.pathological_q_waves(x, 1.0, thresholds=strict).any()
+    assert qrs.q_waves(x, 1.0, thresholds=strict)["flag"] == \
+        qrs.criteria(x, 1.0, thresholds=strict)["q_contiguous"]
+    # a mapping sets one lead; the others keep the value of the thresholds, not 0.25
+    per_lead = qrs.q_waves(x, 1.0, thresholds=strict, depth_ratio={"V5": 0.25})
+    assert per_lead["pathological"] == ["V5"]
+    # an explicit scalar overrides the thresholds for every lead
+    assert qrs.q_waves(x, 1.0, thresholds=strict, depth_ratio=0.25)["flag"]
+
+
+def test_poor_r_wave_progression_honours_thresholds():
+    _, x = synthetic(amps=precordial([0.1, 0.3, 0.5, 0.8, 1.0, 0.9]))   # R(V3) = 0.5
+    assert not qrs.poor_r_wave_progression(x, 1.0)["flag"]
+    res = qrs.poor_r_wave_progression(x, 1.0, thresholds=qrs.Thresholds(r_v3_min=0.6))
+    assert res["flag"] and res["small_r_v3"]
+    assert qrs.criteria(x, 1.0, thresholds=qrs.Thresholds(r_v3_min=0.6))["prwp"]
+    assert not qrs.poor_r_wave_progression(x, 1.0, thresholds=qrs.Thresholds(r_v3_min=0.6),
+                                           r_v3_min=0.15)["flag"]
+    # reversal: R(V3) 0.05 below R(V2), above the default tolerance 0.02, below 0.1
+    _, dip = synthetic(amps=precordial([0.5, 0.7, 0.65, 0.8, 1.0, 0.9]))
+    assert qrs.poor_r_wave_progression(dip, 1.0)["reversed"]
+    tolerant = qrs.Thresholds(reversal_tolerance=0.1)
+    assert not qrs.poor_r_wave_progression(dip, 1.0, thresholds=tolerant)["flag"]
+
+
+def test_notches_and_fragmentation_honour_thresholds():
+    # a notch of 0.04 of the peak-to-peak: below the default prominence 0.08, above 0.03
+    small = lambda t: hann(t, 30, 60, 1.0) + hann(t, 52, 16, -0.2)  # noqa: E731
+    t = np.arange(0.0, 200.0, 1.0)
+    fine = qrs.Thresholds(notch_prominence=0.03)
+    assert qrs.notches(small(t), 1.0) == 0
+    assert qrs.notches(small(t), 1.0, thresholds=fine) == 1
+    assert qrs.notches(small(t), 1.0, thresholds=fine, prominence=0.08) == 0
+    _, x = synthetic(leads={"V2": small, "V3": small})
+    assert not qrs.fragmented_qrs(x, 1.0)["flag"]
+    res = qrs.fragmented_qrs(x, 1.0, thresholds=fine)
+    assert res["flag"] and ("V2", "V3") in res["contiguous_pairs"]
+    assert qrs.criteria(x, 1.0, thresholds=fine)["fqrs"]
+    assert not qrs.fragmented_qrs(x, 1.0, thresholds=fine, prominence=0.08)["flag"]
+
+
 # ---------------------------------------------------------------------------- DTW
 
 

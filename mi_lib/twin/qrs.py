@@ -290,12 +290,17 @@ def _check_fraction(value: float, name: str, upper: float = 1.0) -> float:
     return value
 
 
-def _per_lead(value, lead: str, name: str) -> float:
-    """A scalar threshold, or the entry of ``lead`` in a mapping (default otherwise)."""
+def _per_lead(value, lead: str, default: float) -> float:
+    """A scalar threshold, or the entry of ``lead`` in a mapping (``default`` otherwise,
+    the value of the :class:`Thresholds` in use)."""
     if isinstance(value, Mapping):
-        default = getattr(DEFAULTS, name)
         return float(value.get(lead, default))
     return float(value)
+
+
+def _or(value, default):
+    """``value``, or ``default`` (the :class:`Thresholds` field) when it is None."""
+    return default if value is None else value
 
 
 # ----------------------------------------------------------------------------- leads
@@ -540,7 +545,7 @@ def _check_combine(combine: str) -> str:
 
 
 def q_wave(lead, dt: float, *, bounds: tuple[float, float] | None = None,
-           depth_ratio: float = DEFAULTS.q_depth_ratio, width_ms: float = DEFAULTS.q_width_ms,
+           depth_ratio: float | None = None, width_ms: float | None = None,
            thresholds: Thresholds = DEFAULTS) -> dict:
     """The Q wave of one lead: depth ratio, width and the pathological flag.
 
@@ -552,13 +557,15 @@ def q_wave(lead, dt: float, *, bounds: tuple[float, float] | None = None,
     bounds : (onset_ms, offset_ms), optional
         The QRS window, e.g. from :func:`qrs_bounds` on all 8 leads; by default detected
         on this lead alone.
-    depth_ratio : float
-        Q/R depth ratio from which the Q wave is pathological (0.25).
-    width_ms : float, ms
-        Width from which the Q wave is pathological (40 ms).
+    depth_ratio : float, optional
+        Q/R depth ratio from which the Q wave is pathological; None (default): the
+        ``q_depth_ratio`` of ``thresholds`` (0.25).
+    width_ms : float, ms, optional
+        Width from which the Q wave is pathological; None (default): the ``q_width_ms``
+        of ``thresholds`` (40 ms).
     thresholds : Thresholds
-        Smoothing, baseline window, ``min_deflection``, ``q_combine`` and QRS-detection
-        settings.
+        The Q-wave thresholds not given above, and the smoothing, baseline window,
+        ``min_deflection``, ``q_combine`` and QRS-detection settings.
 
     Returns
     -------
@@ -573,7 +580,9 @@ def q_wave(lead, dt: float, *, bounds: tuple[float, float] | None = None,
         raise ValueError(f"lead must be one lead, shape (T,), got {x.shape}; use q_waves() "
                          "for the 8 leads")
     m = _measure(x, dt, bounds=bounds, names=("lead",), t=thresholds)
-    return _q_wave(m.y(0), m.dt, depth_ratio=depth_ratio, width_ms=width_ms,
+    return _q_wave(m.y(0), m.dt,
+                   depth_ratio=float(_or(depth_ratio, thresholds.q_depth_ratio)),
+                   width_ms=float(_or(width_ms, thresholds.q_width_ms)),
                    min_deflection=thresholds.min_deflection,
                    combine=_check_combine(thresholds.q_combine),
                    pre=m.before(0, thresholds.baseline_ms))
@@ -594,9 +603,10 @@ def contiguous_pairs(flags: Mapping[str, bool],
     return [(a, b) for a, b in pairs if flags.get(a, False) and flags.get(b, False)]
 
 
-def q_waves(leads, dt: float, *, depth_ratio=DEFAULTS.q_depth_ratio,
-            width_ms=DEFAULTS.q_width_ms, q_leads: Sequence[str] = Q_WAVE_LEADS,
-            limb_leads: bool = True, pairs: Sequence[tuple[str, str]] = CONTIGUOUS_PAIRS,
+def q_waves(leads, dt: float, *, depth_ratio: float | Mapping[str, float] | None = None,
+            width_ms: float | Mapping[str, float] | None = None,
+            q_leads: Sequence[str] = Q_WAVE_LEADS, limb_leads: bool = True,
+            pairs: Sequence[tuple[str, str]] = CONTIGUOUS_PAIRS,
             bounds: tuple[float, float] | None = None,
             thresholds: Thresholds = DEFAULTS) -> dict:
     """Q waves of the 8-lead QRS (and the derived III, aVL, aVF), per lead and overall.
@@ -606,9 +616,10 @@ def q_waves(leads, dt: float, *, depth_ratio=DEFAULTS.q_depth_ratio,
     leads : (8, T) float array
         I, II, V1-V6.
     dt : float, ms
-    depth_ratio, width_ms : float or mapping lead -> float
-        Pathological thresholds (0.25, 40 ms); a mapping sets lead-specific values (e.g.
-        ``{"V2": 20, "V3": 20}``), other leads keep the defaults.
+    depth_ratio, width_ms : float or mapping lead -> float, optional
+        Pathological thresholds; None (default): the ``q_depth_ratio`` and ``q_width_ms``
+        of ``thresholds`` (0.25, 40 ms). A mapping sets lead-specific values (e.g.
+        ``{"V2": 20, "V3": 20}``); the other leads keep the value of ``thresholds``.
     q_leads : sequence of str
         Leads in which a Q wave can be pathological (UDMI: not V1, III, aVR).
     limb_leads : bool
@@ -618,6 +629,8 @@ def q_waves(leads, dt: float, *, depth_ratio=DEFAULTS.q_depth_ratio,
     bounds : (onset_ms, offset_ms), optional
         QRS window; detected on the 8 leads by default.
     thresholds : Thresholds
+        The Q-wave thresholds not given above, ``q_combine``, smoothing, baseline and
+        QRS-detection settings.
 
     Returns
     -------
@@ -629,10 +642,13 @@ def q_waves(leads, dt: float, *, depth_ratio=DEFAULTS.q_depth_ratio,
     """
     x = _as_leads(leads, len(LEADS))
     m = _measure(x, dt, bounds=bounds, limb_leads=limb_leads, t=thresholds)
+    depth_ratio = _or(depth_ratio, thresholds.q_depth_ratio)
+    width_ms = _or(width_ms, thresholds.q_width_ms)
     rows = {}
     for k, name in enumerate(m.names):
-        q = _q_wave(m.y(k), m.dt, depth_ratio=_per_lead(depth_ratio, name, "q_depth_ratio"),
-                    width_ms=_per_lead(width_ms, name, "q_width_ms"),
+        q = _q_wave(m.y(k), m.dt,
+                    depth_ratio=_per_lead(depth_ratio, name, thresholds.q_depth_ratio),
+                    width_ms=_per_lead(width_ms, name, thresholds.q_width_ms),
                     min_deflection=thresholds.min_deflection,
                     combine=_check_combine(thresholds.q_combine),
                     pre=m.before(k, thresholds.baseline_ms))
@@ -687,8 +703,8 @@ def r_wave_amplitudes(leads, dt: float, *, bounds: tuple[float, float] | None = 
     return np.array([max(float(m.y(k).max()), 0.0) for k in range(len(LEADS))])
 
 
-def poor_r_wave_progression(leads, dt: float, *, r_v3_min: float = DEFAULTS.r_v3_min,
-                            reversal_tolerance: float = DEFAULTS.reversal_tolerance,
+def poor_r_wave_progression(leads, dt: float, *, r_v3_min: float | None = None,
+                            reversal_tolerance: float | None = None,
                             bounds: tuple[float, float] | None = None,
                             thresholds: Thresholds = DEFAULTS) -> dict:
     """Poor R-wave progression over V1-V6 (module docstring).
@@ -702,11 +718,14 @@ def poor_r_wave_progression(leads, dt: float, *, r_v3_min: float = DEFAULTS.r_v3
     ----------
     leads : (8, T) float array
     dt : float, ms
-    r_v3_min : float in (0, 1)
-        0.15: 3 mm against a largest precordial R of about 2 mV.
-    reversal_tolerance : float in [0, 1)
+    r_v3_min : float in (0, 1), optional
+        None (default): the ``r_v3_min`` of ``thresholds`` (0.15: 3 mm against a largest
+        precordial R of about 2 mV).
+    reversal_tolerance : float in [0, 1), optional
+        None (default): the ``reversal_tolerance`` of ``thresholds`` (0.02).
     bounds : (onset_ms, offset_ms), optional
     thresholds : Thresholds
+        The thresholds not given above, smoothing, baseline and QRS-detection settings.
 
     Returns
     -------
@@ -715,7 +734,8 @@ def poor_r_wave_progression(leads, dt: float, *, r_v3_min: float = DEFAULTS.r_v3
         ``small_r_v3``, ``reversed``, ``absent`` (bools) and ``reason`` (str, empty when
         the progression is normal).
     """
-    r_v3_min = _check_fraction(r_v3_min, "r_v3_min")
+    r_v3_min = _check_fraction(_or(r_v3_min, thresholds.r_v3_min), "r_v3_min")
+    reversal_tolerance = float(_or(reversal_tolerance, thresholds.reversal_tolerance))
     if not 0.0 <= reversal_tolerance < 1.0:
         raise ValueError(f"reversal_tolerance must be in [0, 1), got {reversal_tolerance}")
     r = r_wave_amplitudes(leads, dt, bounds=bounds, thresholds=thresholds)[2:]
@@ -803,7 +823,7 @@ def _notches(y: np.ndarray, prominence: float, min_deflection: float) -> int:
 
 
 def notches(lead, dt: float, *, bounds: tuple[float, float] | None = None,
-            prominence: float = DEFAULTS.notch_prominence,
+            prominence: float | None = None,
             thresholds: Thresholds = DEFAULTS) -> int:
     """Number of notches (extra R waves and notches of the R or S wave) in one lead.
 
@@ -820,16 +840,18 @@ def notches(lead, dt: float, *, bounds: tuple[float, float] | None = None,
     dt : float, ms
     bounds : (onset_ms, offset_ms), optional
         QRS window; by default detected on this lead alone.
-    prominence : float in (0, 1)
-        Smallest prominence of a turning point, fraction of the peak-to-peak (0.1).
+    prominence : float in (0, 1), optional
+        Smallest prominence of a turning point, fraction of the peak-to-peak; None
+        (default): the ``notch_prominence`` of ``thresholds`` (0.08).
     thresholds : Thresholds
-        Smoothing (``smooth_ms``, module docstring), baseline and ``min_deflection``.
+        ``notch_prominence`` unless given above, smoothing (``smooth_ms``, module
+        docstring), baseline and ``min_deflection``.
 
     Returns
     -------
     int
     """
-    prominence = _check_fraction(prominence, "prominence")
+    prominence = _check_fraction(_or(prominence, thresholds.notch_prominence), "prominence")
     x = np.asarray(lead, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"lead must be one lead, shape (T,), got {x.shape}; use "
@@ -838,7 +860,7 @@ def notches(lead, dt: float, *, bounds: tuple[float, float] | None = None,
     return _notches(m.y(0), prominence, thresholds.min_deflection)
 
 
-def fragmented_qrs(leads, dt: float, *, prominence: float = DEFAULTS.notch_prominence,
+def fragmented_qrs(leads, dt: float, *, prominence: float | None = None,
                    limb_leads: bool = True,
                    pairs: Sequence[tuple[str, str]] = CONTIGUOUS_PAIRS,
                    bounds: tuple[float, float] | None = None,
@@ -850,8 +872,9 @@ def fragmented_qrs(leads, dt: float, *, prominence: float = DEFAULTS.notch_promi
     leads : (8, T) float array
         I, II, V1-V6.
     dt : float, ms
-    prominence : float in (0, 1)
-        Notch prominence, fraction of each lead's QRS peak-to-peak amplitude.
+    prominence : float in (0, 1), optional
+        Notch prominence, fraction of each lead's QRS peak-to-peak amplitude; None
+        (default): the ``notch_prominence`` of ``thresholds`` (0.08).
     limb_leads : bool
         Also examine the derived III, aVL and aVF (the inferior territory needs them).
     pairs : sequence of (name, name)
@@ -859,7 +882,8 @@ def fragmented_qrs(leads, dt: float, *, prominence: float = DEFAULTS.notch_promi
     bounds : (onset_ms, offset_ms), optional
         QRS window; detected on the 8 leads by default.
     thresholds : Thresholds
-        ``wide_qrs_ms``, ``narrow_min_notches``, ``wide_min_notches`` and the smoothing.
+        ``notch_prominence`` unless given above, ``wide_qrs_ms``, ``narrow_min_notches``,
+        ``wide_min_notches``, ``min_deflection`` and the smoothing.
 
     Returns
     -------
@@ -869,7 +893,7 @@ def fragmented_qrs(leads, dt: float, *, prominence: float = DEFAULTS.notch_promi
         ``fragmented_leads`` (list), ``contiguous_pairs`` (fragmented contiguous pairs)
         and ``flag`` (True when there is at least one such pair).
     """
-    prominence = _check_fraction(prominence, "prominence")
+    prominence = _check_fraction(_or(prominence, thresholds.notch_prominence), "prominence")
     x = _as_leads(leads, len(LEADS))
     m = _measure(x, dt, bounds=bounds, limb_leads=limb_leads, t=thresholds)
     counts = {name: _notches(m.y(k), prominence, thresholds.min_deflection)
@@ -1097,8 +1121,7 @@ def criteria(leads, dt: float, *, reference=None, penalty: float = 0.0,
                                max_gap_ms=t.max_gap_ms)
     b = (onset, offset)
     row: dict = {"onset_ms": onset, "offset_ms": offset, "qrs_duration_ms": offset - onset}
-    q = q_waves(x, dt, depth_ratio=t.q_depth_ratio, width_ms=t.q_width_ms,
-                limb_leads=limb_leads, bounds=b, thresholds=t)
+    q = q_waves(x, dt, limb_leads=limb_leads, bounds=b, thresholds=t)
     qt = q["per_lead"]
     for name in qt.index:
         row[f"q_{name}"] = bool(qt.at[name, "pathological"])
@@ -1106,15 +1129,12 @@ def criteria(leads, dt: float, *, reference=None, penalty: float = 0.0,
         row[f"q_ratio_{name}"] = float(qt.at[name, "depth_ratio"])
     row["q_leads"] = ",".join(q["pathological"])
     row["q_contiguous"] = q["flag"]
-    pr = poor_r_wave_progression(x, dt, r_v3_min=t.r_v3_min,
-                                 reversal_tolerance=t.reversal_tolerance, bounds=b,
-                                 thresholds=t)
+    pr = poor_r_wave_progression(x, dt, bounds=b, thresholds=t)
     for name, v in pr["r_amplitudes"].items():
         row[f"r_{name}"] = v
     row["prwp"] = pr["flag"]
     row["prwp_reason"] = pr["reason"]
-    fr = fragmented_qrs(x, dt, prominence=t.notch_prominence, limb_leads=limb_leads,
-                        bounds=b, thresholds=t)
+    fr = fragmented_qrs(x, dt, limb_leads=limb_leads, bounds=b, thresholds=t)
     for name, c in fr["per_lead"].items():
         row[f"notches_{name}"] = c
     row["fqrs_leads"] = ",".join(fr["fragmented_leads"])
