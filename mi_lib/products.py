@@ -207,22 +207,20 @@ def synthetic_populations(runs, domain) -> dict:
 
 
 def simulations(paths: RunPaths, profile: str, *, scheduler_address: str | None = None,
-                n_workers: int = 2, progress: bool = True):
+                n_workers: int | None = None, progress: bool = True):
     """This run's ``simulations.zarr`` (notebook 05's product), simulated if missing.
 
-    Built as notebook 05 does with its defaults: the shipped heart, the profile's cohort
-    size, seed 0, every scenario. Returns the opened ``xarray.Dataset``.
+    Built by the call notebook 05 makes, with the notebook's defaults
+    (:func:`mi_lib.twin.cohort.simulation_product`: the profile's shipped hearts and
+    cohort size, seed 0, the model's default options, every scenario). An existing
+    product is opened as it is. Returns the opened ``xarray.Dataset``.
     """
+    from .twin.cohort import SIMULATIONS, simulation_product
 
-    from .twin.cohort import cohort_specs, run_simulations
-    from .twin.scenarios import SCENARIO_NAMES
-
-    out = paths.product("simulations.zarr")
+    out = paths.product(SIMULATIONS)
     if not out.exists():
-        specs = cohort_specs([paths.raw / "anatomy" / "kit_geo1"],
-                             settings(profile)["twin"]["n_subjects"], seed=0)
-        run_simulations(specs, out, SCENARIO_NAMES, scheduler_address=scheduler_address,
-                        n_workers=n_workers, progress=progress)
+        simulation_product(paths, profile, scheduler_address=scheduler_address,
+                           n_workers=n_workers, progress=progress)
     return open_simulations(out)
 
 

@@ -535,3 +535,39 @@ def test_cohort_helpers_compare_each_subject_with_its_own_baseline():
     new = new_signs(table)
     assert new["q"]["V2"].tolist() == [False, False, False, True]
     assert new["notch"]["V2"].tolist() == [False, False, False, True]
+
+
+def test_prevalence_and_duration_summary_by_hand():
+    idx = pd.MultiIndex.from_product([["a", "b"], ["baseline", "s1"]],
+                                     names=["subject", "scenario"])
+    table = pd.DataFrame({"qrs_duration_ms": [90.0, 125.0, 80.0, 89.0],
+                          "q_contiguous": [0, 1, 0, 0], "prwp": [1, 1, 0, 1],
+                          "fqrs": [0, 0, 0, 1], "q_V2": [True, True, False, True],
+                          "q_ratio_V2": 0.0, "notches_V2": [1, 1, 0, 2]}, index=idx)
+    p = qrs.prevalence(table, qrs.Thresholds(wide_qrs_ms=100.0))
+    assert list(p.index) == ["baseline", "s1"]
+    assert p.loc["s1"].tolist() == [0.5, 0.5, 0.5, 0.5, 1.0, 0.5, 0.5]
+    assert p.loc["baseline"].tolist() == [0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0]
+    assert p.columns[0] == "QRS >= 100 ms"  # the thresholds' value, not a constant
+    assert qrs.prevalence(table).columns[0] == "QRS >= 120 ms"
+    d = qrs.duration_summary(table)
+    assert d.loc["s1", "QRS mean (ms)"] == 107.0 and d.loc["s1", "QRS sd (ms)"] == 18.0
+    assert d.loc["baseline", "paper (ms)"] == 90.4 and np.isnan(d.loc["s1", "paper (ms)"])
+
+
+def test_healthy_qrs_by_source():
+    import xarray as xr
+
+    dt = 1.0
+    sig = [synthetic(dt=dt, duration=d, total=200.0)[1] for d in (90.0, 80.0, 100.0)]
+    x = np.stack(sig)[:, None]  # (subject, scenario, lead, time)
+    ds = xr.Dataset({"qrs": (("subject", "scenario", "lead", "time"), x),
+                     "source": (("subject",), ["/d/heart_a", "/d/heart_b", "/d/heart_a"]),
+                     "shape_modes": (("subject", "mode"), [[0.0, 0.0], [0.0, 0.0], [0.1, 0.0]])},
+                    coords={"scenario": ["baseline"], "time": np.arange(x.shape[-1]) * dt})
+    t = qrs.healthy_qrs_by_source(ds)
+    own = [qrs.qrs_duration(s, dt) for s in sig]
+    assert list(t.index) == ["heart_a", "heart_b"] and t["subjects"].tolist() == [2, 1]
+    assert t.loc["heart_a", "mesh (ms)"] == own[0] and t.loc["heart_b", "mesh (ms)"] == own[1]
+    assert np.isclose(t.loc["heart_a", "cohort mean (ms)"], (own[0] + own[2]) / 2)
+    assert t.loc["heart_a", "max"] == max(own[0], own[2])

@@ -135,3 +135,70 @@ def test_concurrent_campaigns_on_one_folder_wait_for_each_other(tmp_path):
     computed = sorted(json.loads(o[0].strip().splitlines()[-1])["computed"] for o in outs)
     assert computed == [0, 2]
     assert xr.open_zarr(tmp_path / "simulations.zarr").sizes["scenario"] == 1
+
+
+def _notebook_parameters(name):
+    """The parameters cell of a notebook, executed: name -> default value."""
+    import json
+
+    nb = json.loads((project_root() / "notebooks" / name).read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    values = {}
+    exec("".join(cell["source"]), {}, values)
+    return values
+
+
+def test_notebook_05_and_the_product_share_one_set_of_defaults(tmp_path, monkeypatch):
+    """Notebook 05 with its default parameters asks for exactly the campaign that
+    ``products.simulations`` builds on demand: same sources, subjects, seed, scenarios,
+    mesh and (canonical) model options."""
+    from mi_lib import products
+    from mi_lib.config import RunPaths
+    from mi_lib.twin import cohort
+
+    p = _notebook_parameters("05_digital_twin.ipynb")
+    paths = RunPaths("unit-defaults")
+    options = {"cv": {k: p[f"cv_{k}"] for k in ("fibre", "sheet", "normal", "endo_dense",
+                                                  "endo_sparse")},
+               "upstroke_ms": p["upstroke_ms"], "flip_handedness": p["flip_handedness"],
+               "scar_source": p["scar_source"]}
+    for profile in ("smoke", "standard"):
+        from_notebook = cohort.simulation_settings(
+            paths, profile, anatomy_path=p["anatomy_path"], units=p["units"],
+            edge_length=p["edge_length"], n_subjects=p["n_subjects"], seed=p["seed"],
+            scenarios=p["scenarios"], model_options=options)
+        assert from_notebook == cohort.simulation_settings(paths, profile)
+    standard = cohort.simulation_settings(paths, "standard")
+    names = [s.name for s in standard.specs()]
+    assert sum(n.startswith("kit_geo1") for n in names) == 25
+    assert sum(n.startswith("kit_geo2") for n in names) == 24
+    # and products.simulations goes through the same call
+    calls = []
+
+    def fake_run(specs, out, scenarios, **kw):
+        calls.append((specs, list(scenarios), kw["model_options"], kw["seed"]))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(cohort, "run_simulations", fake_run)
+    monkeypatch.setattr(RunPaths, "product", lambda self, name: tmp_path / name)
+    with pytest.raises(RuntimeError, match="stop here"):
+        products.simulations(paths, "smoke", progress=False)
+    s = cohort.simulation_settings(paths, "smoke")
+    assert calls == [(s.specs(), list(s.scenarios), s.model_options, s.seed)]
+
+
+def test_product_holds_both_readings_of_the_scar(tmp_path):
+    specs = cohort_specs([HEART], 1, seed=0)
+    out = tmp_path / "simulations.zarr"
+    ds, _ = run_simulations(specs, out, ["baseline", "lateral_transmural"],
+                            scheduler_address="synchronous", progress=False)
+    assert ds.qrs.attrs["scar_source"] == "silent" and ds.qrs_alt.attrs["scar_source"] == "slow"
+    assert np.array_equal(ds.qrs.sel(scenario="baseline"), ds.qrs_alt.sel(scenario="baseline"))
+    assert not np.allclose(ds.qrs.sel(scenario="lateral_transmural"),
+                           ds.qrs_alt.sel(scenario="lateral_transmural"))
+    ds2, _ = run_simulations(specs, tmp_path / "slow.zarr", ["baseline", "lateral_transmural"],
+                             scheduler_address="synchronous", progress=False,
+                             model_options={"scar_source": "slow"})
+    assert ds2.qrs.attrs["scar_source"] == "slow"
+    assert np.array_equal(ds2.qrs.values, ds.qrs_alt.values)
+    assert np.array_equal(ds2.qrs_alt.values, ds.qrs.values)

@@ -283,3 +283,30 @@ def test_healthy_qrs_independent_of_the_mesh():
     assert res["activation_rel_diff"][0] <= 0.03
     assert res["activation_rel_diff"][1] < 1e-12  # the finest mesh against itself
     assert all(80.0 <= q <= 100.0 for q in res["qrs_ms"])
+
+
+def test_scar_source_slow_integrates_the_scar_too(model):
+    """``slow`` (the paper's reading) is the pseudo-ECG over the whole mesh, ``silent``
+    leaves the scar out; without a scar both are the same; anything else is refused."""
+    from mi_lib.twin.ecg import ELECTRODES, leads_from_electrodes, pseudo_ecg
+    from mi_lib.twin.model import check_scar_source
+
+    sc = get_scenario("anterior_extensive_transmural")
+    labels, at = model.activation(sc)
+    full = leads_from_electrodes(pseudo_ecg(at, model.lead_fields, model.time,
+                                            model.upstroke_ms), ELECTRODES)
+    slow = model.ecg(at, labels, scar_source="slow")
+    silent = model.ecg(at, labels, scar_source="silent")
+    assert np.array_equal(slow, full)
+    assert np.array_equal(silent, model.ecg(at, labels))  # the model's default
+    # the slow scar front goes on after the excitable tissue is done; the silent one not
+    late = model.time > model.simulate(sc)["activation_duration"] + 10.0
+    assert np.abs(slow[:, late]).max() > 0.01 * np.abs(slow).max()
+    assert np.abs(silent[:, late]).max() < 1e-6 * np.abs(silent).max()
+    healthy_labels, healthy_at = model.activation(get_scenario("baseline"))
+    assert np.array_equal(model.ecg(healthy_at, healthy_labels, scar_source="slow"),
+                          model.ecg(healthy_at, healthy_labels, scar_source="silent"))
+    with pytest.raises(ValueError, match="scar_source 'loud'"):
+        check_scar_source("loud")
+    with pytest.raises(ValueError, match="scar_source"):
+        TwinModel.build(model.anatomy, scar_source="paper")

@@ -202,6 +202,12 @@ def anatomy_part(model: TwinModel, seed: int = 0) -> dict:
             "n_tets": np.int64(a.n_tets)}
 
 
+def other_scar_source(scar_source: str) -> str:
+    """The reading of the scar's current that a campaign stores beside its own
+    (``qrs_alt``): ``"slow"`` for ``"silent"`` and the other way round."""
+    return "slow" if scar_source == "silent" else "silent"
+
+
 def simulate_subject(spec: SubjectSpec, parts, model_options: dict | None = None,
                      seed: int = 0):
     """Campaign worker: yield ``(part, arrays)`` for ``anatomy`` and each scenario."""
@@ -211,7 +217,10 @@ def simulate_subject(spec: SubjectSpec, parts, model_options: dict | None = None
             yield part, anatomy_part(model, seed)
             continue
         out = model.simulate(get_scenario(part))
-        yield part, {"qrs": out["qrs"].astype(np.float32), "at": out["at"].astype(np.float32),
+        other = other_scar_source(model.scar_source)
+        alt = model.ecg(out["at"], out["labels"], scar_source=other)
+        yield part, {"qrs": out["qrs"].astype(np.float32), "qrs_alt": alt.astype(np.float32),
+                     "at": out["at"].astype(np.float32),
                      "labels": out["labels"],
                      "activation_duration": np.float64(out["activation_duration"])}
 
@@ -219,7 +228,8 @@ def simulate_subject(spec: SubjectSpec, parts, model_options: dict | None = None
 # ----------------------------------------------------------------------------- product
 
 
-def assemble(specs, scenarios, parts: dict, *, dt: float, n_samples: int, attrs=None):
+def assemble(specs, scenarios, parts: dict, *, dt: float, n_samples: int, attrs=None,
+             scar_source: str = "silent"):
     """One ``xarray.Dataset`` from the campaign's parts (see ``data/README.md``)."""
     import xarray as xr
 
@@ -236,6 +246,7 @@ def assemble(specs, scenarios, parts: dict, *, dt: float, n_samples: int, attrs=
         return out
 
     qrs = np.zeros((n_sub, n_sc, len(LEADS), n_samples), np.float32)
+    qrs_alt = np.zeros_like(qrs)
     dur = np.zeros((n_sub, n_sc))
     at = np.full((n_sub, n_sc, n_max), np.nan, np.float32)
     lab = np.full((n_sub, n_sc, n_max), -1, np.int8)
@@ -243,6 +254,7 @@ def assemble(specs, scenarios, parts: dict, *, dt: float, n_samples: int, attrs=
         for j, sc in enumerate(scenarios):
             p = parts[(s.name, sc)]
             qrs[i, j], dur[i, j] = p["qrs"], p["activation_duration"]
+            qrs_alt[i, j] = p["qrs_alt"]
             at[i, j, : n_nodes[i]] = p["at"]
             lab[i, j, : n_nodes[i]] = p["labels"]
     dense_idx = np.stack([p["dense_index"][:n_dense] for p in anat])
@@ -256,7 +268,12 @@ def assemble(specs, scenarios, parts: dict, *, dt: float, n_samples: int, attrs=
     ds = xr.Dataset(
         {
             "qrs": (("subject", "scenario", "lead", "time"), qrs,
-                    {"long_name": "pseudo-ECG QRS", "units": "normalised potential (a.u.)"}),
+                    {"long_name": "pseudo-ECG QRS", "units": "normalised potential (a.u.)",
+                     "scar_source": scar_source}),
+            "qrs_alt": (("subject", "scenario", "lead", "time"), qrs_alt,
+                        {"long_name": "pseudo-ECG QRS under the other reading of the scar's "
+                         "current (same activation)", "units": "normalised potential (a.u.)",
+                         "scar_source": other_scar_source(scar_source)}),
             "activation_duration": (("subject", "scenario"), dur, {
                 "units": "ms", "long_name": "last activation of excitable (non-scar) tissue "
                 "+ 2 upstroke widths"}),
@@ -334,17 +351,20 @@ def canonical_options(model_options: dict | None) -> dict:
     from .model import CV, UPSTROKE_MS
 
     opts = dict(model_options or {})
-    unknown = set(opts) - {"cv", "upstroke_ms", "flip_handedness", "dt", "n_samples", "roots"}
+    from .model import check_scar_source
+
+    known = ("cv", "upstroke_ms", "flip_handedness", "dt", "n_samples", "scar_source", "roots")
+    unknown = set(opts) - set(known)
     if unknown:
-        raise ValueError(f"unknown model options {sorted(unknown)}; known: cv, upstroke_ms, "
-                         "flip_handedness, dt, n_samples, roots")
+        raise ValueError(f"unknown model options {sorted(unknown)}; known: {', '.join(known)}")
     bad_cv = set(opts.get("cv") or {}) - set(CV)
     if bad_cv:
         raise ValueError(f"unknown conduction velocities {sorted(bad_cv)}; known: {list(CV)}")
     out = {"cv": {k: float(v) for k, v in {**CV, **(opts.get("cv") or {})}.items()},
            "upstroke_ms": float(opts.get("upstroke_ms", UPSTROKE_MS)),
            "flip_handedness": bool(opts.get("flip_handedness", False)),
-           "dt": float(opts.get("dt", 0.5)), "n_samples": int(opts.get("n_samples", 512))}
+           "dt": float(opts.get("dt", 0.5)), "n_samples": int(opts.get("n_samples", 512)),
+           "scar_source": check_scar_source(opts.get("scar_source", "silent"))}
     if opts.get("roots") is not None:
         out["roots"] = opts["roots"]
     return out
@@ -397,8 +417,171 @@ def _run_simulations(specs, out_path, parts_dir, scenarios, scheduler_address, n
                            n_workers=n_workers, progress=progress)
     parts = load_parts(parts_dir, groups)
     ds = assemble(specs, list(scenarios), parts, dt=dt, n_samples=n_samples,
+                  scar_source=options["scar_source"],
                   attrs={"title": "Digital-twin QRS simulations (paper 004 §III-B)",
                          "model_options": json.dumps(options), "seed": seed,
+                         "scar_source": options["scar_source"],
                          "scenario_names": ", ".join(scenarios)})
     write_zarr(out_path, ds)
     return ds, summary
+
+
+# ------------------------------------------------------------- notebook 05's product
+
+SIMULATIONS = "simulations.zarr"
+"""File name of the simulation product under ``data/derived/<run_name>/``."""
+
+TWIN_DEFAULTS = {"edge_length": 2.0, "units": "auto", "seed": 0, "n_workers": 2,
+                 "anatomies": ("kit_geo1", "kit_geo2")}
+"""Campaign defaults that a profile's ``twin`` settings (:func:`mi_lib.config.settings`,
+which give ``n_subjects``) may override. ``anatomies`` are the shipped hearts under
+``data/raw/anatomy/`` (``data/README.md``) the cohort is built from when no
+``anatomy_path`` is given."""
+
+
+def anatomy_sources(paths, anatomy_path="", shipped=TWIN_DEFAULTS["anatomies"]) -> list[str]:
+    """The source meshes of the virtual cohort.
+
+    Parameters
+    ----------
+    paths : mi_lib.config.RunPaths
+    anatomy_path : str, path or sequence of them
+        A labelled surface, a Cobiveco pair's folder or a four-surface folder or prefix;
+        several separated by commas (or a sequence).
+    shipped : sequence of str
+        Used when ``anatomy_path`` is empty: folder names under ``paths.raw / "anatomy"``.
+    """
+    if isinstance(anatomy_path, (str, os.PathLike)):
+        items = str(anatomy_path).split(",")
+    else:
+        items = [str(a) for a in (anatomy_path or ())]
+    sources = [s.strip() for s in items if s.strip()]
+    return sources or [str(paths.raw / "anatomy" / name) for name in shipped]
+
+
+def scenario_names(scenarios="all") -> list[str]:
+    """The scenarios of a campaign: ``"all"`` (or None) for :data:`SCENARIO_NAMES`, else
+    comma-separated names or a sequence; unknown names raise (listing the known ones);
+    ``baseline`` is added first when missing (the healthy reference of every subject)."""
+    if scenarios is None or (isinstance(scenarios, str) and scenarios.strip() == "all"):
+        names = list(SCENARIO_NAMES)
+    elif isinstance(scenarios, str):
+        names = [s.strip() for s in scenarios.split(",") if s.strip()]
+    else:
+        names = [str(s) for s in scenarios]
+    for name in names:
+        get_scenario(name)
+    if "baseline" not in names:
+        names.insert(0, "baseline")
+    return names
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """Everything that decides a ``simulations.zarr`` (see :func:`simulation_settings`).
+
+    ``model_options`` are canonical (:func:`canonical_options`: every default filled in),
+    so two settings compare equal exactly when they give the same product.
+    """
+
+    sources: tuple[str, ...]
+    n_subjects: int
+    seed: int
+    scenarios: tuple[str, ...]
+    edge_length: float
+    units: str
+    model_options: dict
+
+    def specs(self) -> list[SubjectSpec]:
+        """The subjects (:func:`cohort_specs`)."""
+        return cohort_specs(list(self.sources), self.n_subjects, self.seed,
+                            edge_length=self.edge_length, units=self.units)
+
+
+def simulation_settings(paths, profile: str, *, anatomy_path="", units: str | None = None,
+                        edge_length: float | None = None, n_subjects: int | None = None,
+                        seed: int | None = None, scenarios="all",
+                        model_options: dict | None = None) -> SimulationSettings:
+    """The one set of defaults of notebook 05's campaign (and of
+    :func:`mi_lib.products.simulations`).
+
+    Parameters
+    ----------
+    paths : mi_lib.config.RunPaths
+    profile : str
+        ``n_subjects`` and any of :data:`TWIN_DEFAULTS` come from
+        ``settings(profile)["twin"]``.
+    anatomy_path : str
+        Source mesh(es), comma-separated; empty: the profile's shipped hearts
+        (:func:`anatomy_sources`).
+    units : {"auto", "mm", "cm"}, optional
+    edge_length : float, mm, optional
+        Target tetrahedron edge when meshing a surface.
+    n_subjects : int, optional
+        None or 0: the profile's; at least one per source mesh.
+    seed : int, optional
+        Shape variation and point-cloud sampling (default 0).
+    scenarios : "all", comma-separated str or sequence
+        :func:`scenario_names`.
+    model_options : dict, optional
+        :class:`~mi_lib.twin.model.TwinModel` options (``cv`` in m/s, ``upstroke_ms``,
+        ``flip_handedness``, ...); missing ones take the model's defaults.
+    """
+    from ..config import settings
+
+    defaults = {**TWIN_DEFAULTS, **settings(profile)["twin"]}
+    sources = anatomy_sources(paths, anatomy_path, defaults["anatomies"])
+    n = int(n_subjects or 0) or int(defaults["n_subjects"])
+    return SimulationSettings(
+        sources=tuple(sources), n_subjects=max(n, len(sources)),
+        seed=int(defaults["seed"] if seed is None else seed),
+        scenarios=tuple(scenario_names(scenarios)),
+        edge_length=float(defaults["edge_length"] if edge_length is None else edge_length),
+        units=str(defaults["units"] if units is None else units),
+        model_options=canonical_options(model_options))
+
+
+def simulation_product(paths, profile: str, *, anatomy_path="", units: str | None = None,
+                       edge_length: float | None = None, n_subjects: int | None = None,
+                       seed: int | None = None, scenarios="all",
+                       model_options: dict | None = None, n_workers: int | None = None,
+                       scheduler_address: str | None = None, progress: bool = True):
+    """Notebook 05's campaign: the run's ``simulations.zarr``, simulated where missing.
+
+    The settings are :func:`simulation_settings` of the same keywords; the campaign is
+    :func:`run_simulations` (resumable: a rerun computes only the missing simulations,
+    and stops if the folder holds simulations made with other settings).
+
+    Parameters
+    ----------
+    paths, profile, anatomy_path, units, edge_length, n_subjects, seed, scenarios, model_options
+        See :func:`simulation_settings`.
+    n_workers : int, optional
+        Size of the local Dask cluster (default 2).
+    scheduler_address : str, optional
+        Empty or None: a local cluster; ``"synchronous"``: in this process; else the
+        address of a running scheduler (e.g. ``tcp://host:8786``).
+    progress : bool
+
+    Returns
+    -------
+    (xarray.Dataset, dict, list of SubjectSpec)
+        The product opened lazily (``xarray.open_zarr``), the campaign summary
+        (``done_before``, ``computed``, ``total``, ``seconds``) and the subjects.
+    """
+    import xarray as xr
+
+    from ..config import settings
+
+    s = simulation_settings(paths, profile, anatomy_path=anatomy_path, units=units,
+                            edge_length=edge_length, n_subjects=n_subjects, seed=seed,
+                            scenarios=scenarios, model_options=model_options)
+    if n_workers is None:
+        n_workers = {**TWIN_DEFAULTS, **settings(profile)["twin"]}["n_workers"]
+    specs = s.specs()
+    out = paths.product(SIMULATIONS)
+    _, summary = run_simulations(specs, out, list(s.scenarios),
+                                 scheduler_address=scheduler_address or None,
+                                 n_workers=int(n_workers), model_options=s.model_options,
+                                 seed=s.seed, progress=progress)
+    return xr.open_zarr(out), summary, specs

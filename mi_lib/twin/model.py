@@ -62,22 +62,28 @@ x left, y posterior, z superior (LPS, mm).
 
 Signal
 ------
-Scar is fibrosis: it has no intracellular space and carries no transmembrane current, so
-the pseudo-ECG integral runs over the excitable tissue only (the tetrahedra touching a
-scar node are left out, :meth:`TwinModel.scar_lead_fields`); the Eikonal model still lets
-activation creep through the scar at 5-10 % of the normal speed, as in the paper, but
-that slow front is electrically silent. (Integrating over the scar too would add a long
-tail of the same amplitude as a healthy front, lasting hundreds of milliseconds.) Once all
-excitable tissue is depolarised the leads return to zero. ``Vm`` follows a logistic upstroke of width :data:`UPSTROKE_MS` at each node's activation
+``Vm`` follows a logistic upstroke of width :data:`UPSTROKE_MS` at each node's activation
 time; the electrode potentials come from the P1 lead fields (:mod:`mi_lib.twin.ecg`);
 leads I, II, V1-V6 against Wilson's central terminal, sampled every ``dt`` ms from t = 0
 (the earliest root) for ``n_samples`` samples (default 512 x 0.5 ms = 256 ms, longer than
 any QRS here, so the whole complex and its return to zero are kept).
+
+What the scar contributes is the model option ``scar_source`` (:data:`SCAR_SOURCES`):
+
+* ``"silent"`` (default). Scar is fibrosis: it has no intracellular space and carries no
+  transmembrane current, so the pseudo-ECG integral runs over the excitable tissue only
+  (the tetrahedra touching a scar node are left out, :meth:`TwinModel.scar_lead_fields`).
+  The Eikonal model still lets activation creep through the scar at 5-10 % of the normal
+  speed, as in the paper, but that slow front is electrically silent; once all excitable
+  tissue is depolarised the leads return to zero.
+* ``"slow"`` (paper 004's reading). The scar is a slowly conducting tissue that keeps its
+  upstroke: it depolarises at its (late) activation time like any other node and adds to
+  the pseudo-ECG. Its slow front then adds a tail of the same amplitude per unit of front
+  as a healthy one, lasting as long as the scar takes to activate (tens to hundreds of ms).
+
 ``activation_duration`` is the activation time of the last excitable (healthy or border
-zone) node plus two upstroke widths, the duration of the QRS of a healthy heart. The scar
-itself conducts at 5-10 % of normal and finishes far later (up to a few hundred ms); its
-small, slow front adds a low tail to the signal, which a QRS duration measured on the
-signal (notebook 06) may or may not include.
+zone) node plus two upstroke widths, the duration of the QRS of a healthy heart; the scar
+itself finishes far later (up to a few hundred ms).
 """
 
 from __future__ import annotations
@@ -109,6 +115,8 @@ from .scenarios import SCAR, Scenario, cv_factors, tissue_labels
 #: dense and sparse.
 CV = {"fibre": 0.65, "sheet": 0.48, "normal": 0.51, "endo_dense": 1.5, "endo_sparse": 1.0}
 UPSTROKE_MS = 2.0
+#: Readings of what the scar contributes to the pseudo-ECG (module docstring, "Signal").
+SCAR_SOURCES = ("silent", "slow")
 
 #: Root nodes: name -> (endocardium class 3 LV / 4 RV, ab, rt, start time ms).
 ROOTS = {
@@ -224,6 +232,7 @@ class TwinModel:
     upstroke_ms: float = UPSTROKE_MS
     dt: float = 0.5
     n_samples: int = 512
+    scar_source: str = "silent"
     solver: object = None
     _healthy: np.ndarray | None = field(default=None, repr=False)
     _contrib: np.ndarray | None = field(default=None, repr=False)
@@ -232,12 +241,14 @@ class TwinModel:
     def build(cls, anatomy: Anatomy, *, cv: dict | None = None, roots: dict | None = None,
               upstroke_ms: float = UPSTROKE_MS, dt: float = 0.5, n_samples: int = 512,
               flip_handedness: bool = False, tilt_deg: float = 0.0,
-              twist_deg: float = 0.0) -> TwinModel:
+              twist_deg: float = 0.0, scar_source: str = "silent") -> TwinModel:
         """Everything that depends on the anatomy (see the class docstring).
 
         ``cv`` overrides entries of :data:`CV`; ``roots`` replaces :data:`ROOTS`;
-        ``tilt_deg`` / ``twist_deg`` rotate the heart in the torso (:func:`body_rotation`).
+        ``tilt_deg`` / ``twist_deg`` rotate the heart in the torso (:func:`body_rotation`);
+        ``scar_source`` is one of :data:`SCAR_SOURCES` (module docstring, "Signal").
         """
+        scar_source = check_scar_source(scar_source)
         coords = compute_coordinates(anatomy, flip_handedness=flip_handedness)
         segments = aha_segments(coords)
         fibres = fibre_directions(anatomy, coords)
@@ -250,7 +261,8 @@ class TwinModel:
         endo_layer = endo_node[anatomy.tets].sum(axis=1) >= 3  # a face on the endocardium
         frame = local_frame(anatomy, coords)
         model = cls(anatomy, coords, segments, fibres, r, rt, el, w, endo_layer, frame,
-                    dict(CV if cv is None else {**CV, **cv}), upstroke_ms, dt, n_samples)
+                    dict(CV if cv is None else {**CV, **cv}), upstroke_ms, dt, n_samples,
+                    scar_source)
         model.solver = EikonalSolver(anatomy.points, anatomy.tets)
         return model
 
@@ -315,9 +327,17 @@ class TwinModel:
             w[e] += np.bincount(nodes, weights=vals[:, e], minlength=w.shape[1])
         return w
 
-    def ecg(self, at: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """8 leads (I, II, V1-V6) x ``n_samples`` of an activation map (scar excluded)."""
-        w = self.lead_fields if labels is None else self.scar_lead_fields(labels)
+    def ecg(self, at: np.ndarray, labels: np.ndarray | None = None,
+            scar_source: str | None = None) -> np.ndarray:
+        """8 leads (I, II, V1-V6) x ``n_samples`` of an activation map.
+
+        ``labels`` (tissue per node) matter only for the ``"silent"`` reading, which
+        leaves the scar out; ``scar_source`` None is the model's own
+        (:attr:`scar_source`).
+        """
+        source = self.scar_source if scar_source is None else check_scar_source(scar_source)
+        silent = labels is not None and source == "silent"
+        w = self.scar_lead_fields(labels) if silent else self.lead_fields
         phi = pseudo_ecg(at, w, self.time, self.upstroke_ms)
         return leads_from_electrodes(phi, ELECTRODES)
 
@@ -331,6 +351,15 @@ class TwinModel:
                 "activation_duration": float(excitable.max() + 2.0 * self.upstroke_ms)}
 
 
+
+
+def check_scar_source(value) -> str:
+    """``value`` if it is one of :data:`SCAR_SOURCES`, else a ValueError saying which are."""
+    if value not in SCAR_SOURCES:
+        raise ValueError(f"scar_source {value!r} is not one of {SCAR_SOURCES}: 'silent' "
+                         "(scar carries no current, the default) or 'slow' (the paper's: "
+                         "scar keeps its upstroke at its slow activation time)")
+    return str(value)
 
 
 def map_onto(points, tets, values, targets) -> np.ndarray:

@@ -1370,3 +1370,80 @@ def sensitivity_dataset(table: pd.DataFrame, pair_dtw: np.ndarray, *, penalty: f
         attrs={"penalty_per_ms": float(penalty), "simulations": str(source),
                **{f"threshold_{k}": (v if isinstance(v, str) else float(v))
                   for k, v in thresholds.__dict__.items()}})
+
+
+# ----------------------------------------------------------------- cohort summaries
+
+PAPER_QRS_MS = {"baseline": 90.4, "apical_transmural": 124.1,
+                "inferolateral_transmural": 107.7, "lateral_transmural": 99.5,
+                "lateral_transmural_slow": 113.8}
+"""QRS durations paper 004 reports (§IV-B, ms): its healthy cohort, apical and
+inferolateral infarcts, and the large transmural lateral infarct without and with the
+slower conduction."""
+
+
+def duration_summary(table: pd.DataFrame, scenarios=None) -> pd.DataFrame:
+    """QRS duration on the signal per scenario (mean, sd, min, max over subjects) beside
+    :data:`PAPER_QRS_MS`, from a (subject, scenario) :func:`criteria_table`."""
+    dur = table["qrs_duration_ms"].unstack("scenario")
+    scenarios = list(dur.columns) if scenarios is None else list(scenarios)
+    dur = dur[scenarios]
+    return pd.DataFrame({"QRS mean (ms)": dur.mean(), "QRS sd (ms)": dur.std(ddof=0),
+                         "min": dur.min(), "max": dur.max(),
+                         "paper (ms)": pd.Series(PAPER_QRS_MS, dtype=float)}).loc[scenarios]
+
+
+def prevalence(table: pd.DataFrame, thresholds: Thresholds = DEFAULTS,
+               baseline: str = "baseline", prolongation_ms: float = 10.0) -> pd.DataFrame:
+    """Share of subjects meeting each criterion, per scenario (rows in table order).
+
+    ``table`` is a (subject, scenario) :func:`criteria_table`. Columns: a wide QRS
+    (``>= thresholds.wide_qrs_ms``), prolongation by ``prolongation_ms`` against the
+    subject's baseline, pathological Q waves in two contiguous leads, a Q wave new against
+    the baseline in any lead, poor R-wave progression, fragmented QRS, and a notch new
+    against the baseline in any lead (:func:`new_signs`).
+    """
+    scenarios = list(dict.fromkeys(table.index.get_level_values("scenario")))
+    base = table.xs(baseline, level="scenario")["qrs_duration_ms"]
+    subjects = table.index.get_level_values("subject")
+    dur = table["qrs_duration_ms"]
+    new = new_signs(table, baseline)
+    flags = pd.DataFrame({
+        f"QRS >= {thresholds.wide_qrs_ms:g} ms": dur >= thresholds.wide_qrs_ms,
+        f"QRS +{prolongation_ms:g} ms vs baseline":
+            dur.to_numpy() - base.loc[subjects].to_numpy() >= prolongation_ms,
+        "Q waves (2 contiguous)": table["q_contiguous"].astype(bool),
+        "new Q wave (any lead)": new["q"].any(axis=1),
+        "poor R progression": table["prwp"].astype(bool),
+        "fragmented QRS": table["fqrs"].astype(bool),
+        "new notch (any lead)": new["notch"].any(axis=1)}, index=table.index)
+    return flags.astype(float).groupby(level="scenario").mean().loc[scenarios]
+
+
+def healthy_qrs_by_source(ds, thresholds: Thresholds = DEFAULTS) -> pd.DataFrame:
+    """The healthy QRS duration on the signal of each source heart of a
+    ``simulations.zarr``: the unmodified mesh (the subject whose shape modes are all zero)
+    and the spread over the virtual subjects made from it.
+
+    Returns one row per source (its folder or file name) with ``subjects``, ``mesh (ms)``,
+    ``cohort mean (ms)``, ``sd``, ``min`` and ``max``.
+    """
+    base = ds["qrs"].sel(scenario="baseline")
+    dt = float(ds["time"][1] - ds["time"][0])
+    sources = [str(s) for s in ds["source"].values]
+    modes = np.asarray(ds["shape_modes"].values)
+    dur = np.array([qrs_duration(base.isel(subject=i).values, dt,
+                                 threshold=thresholds.onset_threshold,
+                                 smooth_ms=thresholds.smooth_ms,
+                                 max_gap_ms=thresholds.max_gap_ms)
+                    for i in range(len(sources))])
+    rows = {}
+    for src in dict.fromkeys(sources):
+        idx = np.array([i for i, s in enumerate(sources) if s == src])
+        own = [i for i in idx if not np.any(modes[i])]
+        d = dur[idx]
+        name = src.rstrip("/").replace("\\", "/").split("/")[-1]
+        rows[name] = {"subjects": len(idx), "mesh (ms)": dur[own[0]] if own else np.nan,
+                      "cohort mean (ms)": d.mean(), "sd": d.std(), "min": d.min(),
+                      "max": d.max()}
+    return pd.DataFrame(rows).T.astype({"subjects": int})
