@@ -295,3 +295,68 @@ def test_two_layer_point_source_and_the_refined_reference():
     assert res["fim"] == pytest.approx(err["fim"][0], rel=0.2)
     assert res["graph"] == pytest.approx(err["graph"][0], rel=0.1)
     assert res["fim_levels"][0] == res["fim"] and res["nodes"] < n
+
+
+def test_solve_scaled_matches_solve_of_the_scaled_tensors(mesh, centre):
+    """``prepare(D)`` + ``solve_scaled(k)`` is ``solve(k^2 D)`` to round-off: heterogeneous
+    factors (a slow blob around a root, random elsewhere), random fibres with the same speeds
+    everywhere (the metric traces tie: the root metrics must be chosen as by ``solve``)."""
+    points, tets = mesh
+    m = len(tets)
+    rng = np.random.default_rng(5)
+    d_var = conduction_tensors(*_random_fibres(m, 13), 0.65, 0.48, 0.51)
+    c = points[tets].mean(axis=1)
+    k = rng.uniform(0.3, 1.0, m)
+    k[np.linalg.norm(c - points[centre], axis=1) < 3] = 0.1  # a root in a slow blob
+    k[c[:, 0] < 5] = 1.0  # and a healthy region
+    roots, t0 = [centre, 0, len(points) - 1], [0.0, 3.0, 7.0]
+    solver = EikonalSolver(points, tets)
+    with pytest.raises(ValueError, match="prepare"):
+        solver.solve_scaled(k, roots, t0)
+    for d in (d_var, D_ANISO):
+        solver.prepare(d)
+        d_full = np.broadcast_to(d, (m, 3, 3))
+        for kw in ({}, {"factored": False}, {"method": "graph"}):
+            scaled = solver.solve_scaled(k, roots, t0, **kw)
+            direct = solver.solve(k[:, None, None] ** 2 * d_full, roots, t0, **kw)
+            np.testing.assert_allclose(scaled, direct, rtol=1e-12, atol=1e-12)
+            # k = None: the prepared tensors themselves, bitwise
+            assert np.array_equal(solver.solve_scaled(None, roots, t0, **kw),
+                                  solver.solve(d, roots, t0, **kw))
+            assert np.array_equal(solver.solve_scaled(np.ones(m), roots, t0, **kw),
+                                  solver.solve_scaled(None, roots, t0, **kw))
+        # a slower medium is never earlier; the roots keep their times
+        assert np.all(scaled >= solver.solve_scaled(None, roots, t0) - 1e-9)
+        assert np.array_equal(solver.solve_scaled(k, roots, t0)[roots], t0)
+    # uniform scaling: times of one root at 0 scale by 1 / k
+    solver.prepare(d_var)
+    np.testing.assert_allclose(solver.solve_scaled(np.full(m, 0.5), [centre]),
+                               2.0 * solver.solve_scaled(None, [centre]), rtol=1e-12)
+    for bad in (np.zeros(m), np.full(m, np.nan), np.ones(m - 1)):
+        with pytest.raises(ValueError, match="k_tet"):
+            solver.solve_scaled(bad, roots, t0)
+
+
+def test_solve_scaled_on_the_heart_matches_the_model_tensors():
+    """On the shipped heart (2 mm) with the forward model's tensors: a scenario whose roots
+    lie in the scar (septal, transmural) and the healthy one, as ``TwinModel.tensors`` builds
+    them (``k^2 D`` with ``k`` the mean of the nodes' factors)."""
+    from mi_lib.config import project_root
+    from mi_lib.twin.anatomy import load_anatomy
+    from mi_lib.twin.model import TwinModel
+    from mi_lib.twin.scenarios import cv_factors, get_scenario, tissue_labels
+
+    model = TwinModel.build(load_anatomy(project_root() / "data" / "raw" / "anatomy"
+                                         / "kit_geo1"))
+    solver = model.solver
+    healthy = model.tensors()
+    solver.prepare(healthy)
+    assert np.array_equal(solver.solve_scaled(None, model.roots, model.root_times),
+                          solver.solve(healthy, model.roots, model.root_times))
+    scenario = get_scenario("septal_transmural")
+    f = cv_factors(tissue_labels(model.coords, scenario), scenario)
+    k = f[model.anatomy.tets].mean(axis=1)
+    scaled = solver.solve_scaled(k, model.roots, model.root_times)
+    direct = solver.solve(model.tensors(f), model.roots, model.root_times)
+    assert np.all(np.isfinite(direct))
+    np.testing.assert_allclose(scaled, direct, rtol=1e-12, atol=1e-10)

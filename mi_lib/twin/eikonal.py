@@ -23,7 +23,13 @@ the face opposite each node in each of its tetrahedra, volumes and edge lengths)
 :meth:`EikonalSolver.solve` computes, in one pass over the tetrahedra, the 6 squared metric
 edge lengths of each (the solvers take all their metric geometry from them: the Gram matrix
 of a face by polarisation, the heights of the nodes over the faces from the volume) and the
-edge travel times. :func:`activation_times` is the one-call form. Two solvers:
+edge travel times. Many scenarios on one mesh whose tensors are ``k_e^2 D`` (a velocity
+factor ``k_e`` per tetrahedron: scar, border zone) skip that pass:
+:meth:`EikonalSolver.prepare` caches the metric geometry of ``D`` once and
+:meth:`EikonalSolver.solve_scaled` derives that of ``k^2 D`` from it (the metric
+``D^-1 / k_e^2``: squared lengths and heights over ``k_e^2``, the edge times the minimum
+over the tetrahedra again), equal to :meth:`EikonalSolver.solve` of those tensors to
+round-off. :func:`activation_times` is the one-call form. Two solvers:
 
 * ``"graph"`` -- shortest paths (Dijkstra, binary heap, the roots as sources started at
   their times ``t_k``) along the mesh edges, an edge shared by several tetrahedra taking the
@@ -276,6 +282,52 @@ except Exception:  # noqa: BLE001 - any compilation failure of the hint
         return None
 
 
+@nb.njit(cache=True, inline="always")
+def _inverse(d, q, k2):
+    """The metric ``(k2 D_q)^-1`` of the symmetrised ``D_q = d[q]`` (``k2 != 1``: each entry
+    of ``D_q`` times ``k2`` first, as ``k2 * d`` would), 6 components, its determinant and
+    whether ``D_q`` is positive definite."""
+    if k2 == 1.0:
+        d00, d01, d02, d10, d11 = d[q, 0, 0], d[q, 0, 1], d[q, 0, 2], d[q, 1, 0], d[q, 1, 1]
+        d12, d20, d21, d22 = d[q, 1, 2], d[q, 2, 0], d[q, 2, 1], d[q, 2, 2]
+    else:
+        d00, d01, d02 = d[q, 0, 0] * k2, d[q, 0, 1] * k2, d[q, 0, 2] * k2
+        d10, d11, d12 = d[q, 1, 0] * k2, d[q, 1, 1] * k2, d[q, 1, 2] * k2
+        d20, d21, d22 = d[q, 2, 0] * k2, d[q, 2, 1] * k2, d[q, 2, 2] * k2
+    a = d00
+    b = 0.5 * (d01 + d10)
+    c = 0.5 * (d02 + d20)
+    f = d11
+    g = 0.5 * (d12 + d21)
+    h = d22
+    c00 = f * h - g * g
+    c01 = c * g - b * h
+    c02 = b * g - c * f
+    det = a * c00 + b * c01 + c * c02
+    ok = True
+    if not (a > 0.0 and a * f - b * b > 0.0 and det > 0.0 and math.isfinite(det)):
+        ok = False
+        det = 1.0
+    detm = 1.0 / det
+    return (c00 * detm, c01 * detm, c02 * detm, (a * h - c * c) * detm, (b * c - a * g) * detm,
+            (a * f - b * b) * detm, detm, ok)
+
+
+@nb.njit(cache=True)
+def _traces(d, k, tets):
+    """``trace((k_e^2 D_e)^-1)`` of the tetrahedra ``tets``, bitwise as :func:`_geometry`
+    computes it for the tensors ``k^2 D`` (the root metrics choose by it, and the traces of
+    tetrahedra with the same speeds tie up to round-off)."""
+    out = np.empty(tets.shape[0])
+    for p in range(tets.shape[0]):
+        e = tets[p]
+        ke = k[e]
+        m00, m01, m02, m11, m12, m22, detm, ok = _inverse(d, 0 if d.shape[0] == 1 else e,
+                                                          ke * ke)
+        out[p] = m00 + m11 + m22
+    return out
+
+
 @nb.njit(cache=True)
 def _geometry(points, tets, d, vol36, slot_edge, inc_slot, adj_edge, sq, h2, inc_h2, adj_w,
               trace):
@@ -298,23 +350,8 @@ def _geometry(points, tets, d, vol36, slot_edge, inc_slot, adj_edge, sq, h2, inc
     for e in range(tets.shape[0]):
         if e == 0 or not const:
             q = 0 if const else e
-            a = d[q, 0, 0]
-            b = 0.5 * (d[q, 0, 1] + d[q, 1, 0])
-            c = 0.5 * (d[q, 0, 2] + d[q, 2, 0])
-            f = d[q, 1, 1]
-            g = 0.5 * (d[q, 1, 2] + d[q, 2, 1])
-            h = d[q, 2, 2]
-            c00 = f * h - g * g
-            c01 = c * g - b * h
-            c02 = b * g - c * f
-            det = a * c00 + b * c01 + c * c02
-            if not (a > 0.0 and a * f - b * b > 0.0 and det > 0.0 and math.isfinite(det)):
-                ok = False
-                det = 1.0
-            detm = 1.0 / det
-            m00, m01, m02 = c00 * detm, c01 * detm, c02 * detm
-            m11, m12 = (a * h - c * c) * detm, (b * c - a * g) * detm
-            m22 = (a * f - b * b) * detm
+            m00, m01, m02, m11, m12, m22, detm, good = _inverse(d, q, 1.0)
+            ok = ok and good
         trace[e] = m00 + m11 + m22
         v0, v1, v2, v3 = tets[e, 0], tets[e, 1], tets[e, 2], tets[e, 3]
         for k in range(6):
@@ -343,6 +380,43 @@ def _geometry(points, tets, d, vol36, slot_edge, inc_slot, adj_edge, sq, h2, inc
     flat = h2.ravel()  # gathered in node order (the local solver's access order)
     for q in range(inc_slot.shape[0]):
         inc_h2[q] = flat[inc_slot[q]]
+    return ok
+
+
+@nb.njit(cache=True)
+def _scaled_geometry(sq_h, inc_h2_h, trace_h, k, slot_edge, inc_slot, adj_edge, sq, inc_h2,
+                     adj_w, trace):
+    """:func:`_geometry` for the tensors ``k_e^2 D_e`` from that of ``D`` (``*_h``).
+
+    The metric is ``D^-1 / k_e^2``, so the squared metric edge lengths, the squared
+    heights and the trace scale by ``1 / k_e^2`` per tetrahedron; the edge travel times are
+    the smallest over the tetrahedra of an edge again. Returns False if a ``k`` is not
+    positive and finite.
+    """
+    m = sq_h.shape[0]
+    s = np.empty(m)
+    ok = True
+    w = np.full(adj_edge.shape[0] // 2, np.inf)
+    for e in range(m):
+        ke = k[e]
+        if not (ke > 0.0 and ke < np.inf):
+            ok = False
+            ke = 1.0
+        se = 1.0 / (ke * ke)
+        s[e] = se
+        trace[e] = trace_h[e] * se
+        for j in range(6):
+            val = sq_h[e, j] * se
+            sq[e, j] = val
+            u = slot_edge[6 * e + j]
+            if val < w[u]:
+                w[u] = val
+    for u in range(w.shape[0]):
+        w[u] = math.sqrt(max(w[u], 0.0))
+    for q in range(adj_edge.shape[0]):
+        adj_w[q] = w[adj_edge[q]]
+    for q in range(inc_slot.shape[0]):
+        inc_h2[q] = inc_h2_h[q] * s[inc_slot[q] >> 2]
     return ok
 
 
@@ -881,17 +955,121 @@ class EikonalSolver:
         self._adj_w = np.empty(2 * self.n_edges)
         self._trace = np.empty(m)
         self.last_updates = 0
+        self._prepared = None
 
-    def _root_metrics(self, d: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    def _root_metrics(self, d: np.ndarray, roots: np.ndarray, trace: np.ndarray,
+                      k: np.ndarray | None = None) -> np.ndarray:
         """The metric of the fastest tetrahedron around each root, 6 components (smallest
-        trace; a root on a fast endocardial layer gets the layer's, whose front leads)."""
+        ``trace``; a root on a fast endocardial layer gets the layer's, whose front leads).
+        ``k``: per-tetrahedron velocity factors, the tensors being ``k^2 d``
+        (:meth:`solve_scaled`); the traces around the roots are then recomputed as
+        :meth:`solve` would for those tensors, as is the metric: tetrahedra with the same
+        speeds (healthy myocardium: the trace of the metric is the sum of the inverse
+        squared speeds, whatever the fibres) tie up to round-off."""
         out = np.empty((len(roots), 6))
-        for k, r in enumerate(roots):
+        for j, r in enumerate(roots):
             around = self._inc[self._inc_ptr[r]:self._inc_ptr[r + 1], 3] // 4
-            e = 0 if len(d) == 1 else around[np.argmin(self._trace[around])]
-            inv = np.linalg.inv(0.5 * (d[e] + d[e].T))
-            out[k] = inv[[0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]]
+            if k is None:
+                e = 0 if len(d) == 1 else around[np.argmin(trace[around])]
+                de = d[0 if len(d) == 1 else e]
+            else:
+                e = around[np.argmin(_traces(d, k, around))]
+                de = d[0 if len(d) == 1 else e] * k[e] ** 2
+            inv = np.linalg.inv(0.5 * (de + de.T))
+            out[j] = inv[[0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]]
         return out
+
+    def prepare(self, D) -> None:
+        """Cache the metric geometry of the tensors ``D`` (the healthy ones) for
+        :meth:`solve_scaled`.
+
+        Parameters
+        ----------
+        D : (m, 3, 3) or (3, 3) float
+            Conduction-velocity tensors (mm^2/ms^2), as in :meth:`solve`. Kept by
+            reference (not copied): do not modify it in place afterwards.
+        """
+        m = self.n_tets
+        d = _tensors(D, m)
+        sq, h2, inc_h2 = np.empty((m, 6)), np.empty((m, 4)), np.empty(4 * m)
+        adj_w, trace = np.empty(2 * self.n_edges), np.empty(m)
+        if not _geometry(self.points, self.tets, d, self._vol36, self._slot_edge,
+                         self._inc_slot, self._adj_edge, sq, h2, inc_h2, adj_w, trace):
+            raise ValueError("D must be symmetric positive definite in every element")
+        self._prepared = (d, sq, inc_h2, adj_w, trace)
+
+    def solve_scaled(self, k_tet, roots, root_times=0.0, method: str = "fim",
+                     tol: float = 1e-6, max_sweeps: int = 500,
+                     factored: bool = True) -> np.ndarray:
+        """Activation times (ms) for the prepared tensors with every velocity scaled.
+
+        The same as ``solve(k_tet[:, None, None]**2 * D, ...)`` (to round-off) for the
+        tensors ``D`` of :meth:`prepare`, without recomputing the metric from tensors: the
+        squared metric lengths of tetrahedron ``e`` are the prepared ones over ``k_e^2``
+        and the edge travel times their minimum over the tetrahedra of each edge again.
+
+        Parameters
+        ----------
+        k_tet : (m,) float or None
+            Velocity factor per tetrahedron (> 0; 1 = as prepared, 0.1 = ten times
+            slower); None: the prepared tensors themselves (no per-call geometry at all).
+        roots, root_times, method, tol, max_sweeps, factored
+            As in :meth:`solve`.
+
+        Returns
+        -------
+        (n,) float64
+            Activation times (ms); ``inf`` at nodes not connected to any root.
+        """
+        if getattr(self, "_prepared", None) is None:
+            raise ValueError("call prepare(D) before solve_scaled")
+        d, sq_h, inc_h2_h, adj_w_h, trace_h = self._prepared
+        roots, root_times = self._check(method, roots, root_times)
+        if k_tet is None:
+            return self._run(method, d, roots, root_times, sq_h, inc_h2_h, adj_w_h, trace_h,
+                             self._root_metrics(d, roots, trace_h), tol, max_sweeps,
+                             factored)
+        k = np.ascontiguousarray(k_tet, dtype=float)
+        if k.shape != (self.n_tets,):
+            raise ValueError(f"k_tet must be (n_tets={self.n_tets},), got {k.shape}")
+        if not _scaled_geometry(sq_h, inc_h2_h, trace_h, k, self._slot_edge,
+                                self._inc_slot if method == "fim" else self._inc_slot[:0],
+                                self._adj_edge, self._sq, self._inc_h2, self._adj_w,
+                                self._trace):
+            raise ValueError("k_tet must be positive and finite")
+        if method == "graph":
+            return _dijkstra(self._adj_ptr, self._adj, self._adj_w, roots, root_times)
+        root_m = self._root_metrics(d, roots, self._trace, k)
+        return self._run(method, d, roots, root_times, self._sq, self._inc_h2, self._adj_w,
+                         self._trace, root_m, tol, max_sweeps, factored)
+
+    def _check(self, method, roots, root_times):
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        roots = np.atleast_1d(np.asarray(roots, np.int64))
+        root_times = np.ascontiguousarray(
+            np.broadcast_to(np.asarray(root_times, float), roots.shape))
+        if (roots.ndim != 1 or roots.size == 0 or roots.min() < 0
+                or roots.max() >= self.n_nodes):
+            raise ValueError("roots must be a non-empty set of node numbers")
+        return roots, root_times
+
+    def _run(self, method, d, roots, root_times, sq, inc_h2, adj_w, trace, root_m, tol,
+             max_sweeps, factored) -> np.ndarray:
+        """The solver on a metric geometry (``root_m``: :meth:`_root_metrics`)."""
+        if method == "graph":
+            return _dijkstra(self._adj_ptr, self._adj, adj_w, roots, root_times)
+        root_trace = root_m[:, 0] + root_m[:, 3] + root_m[:, 5]
+        full = root_m[:, [0, 1, 2, 1, 3, 4, 2, 4, 5]].reshape(-1, 3, 3)
+        stretch = np.sqrt(np.linalg.eigvalsh(full)[:, -1])
+        t, self.last_updates = _fim(self.points, sq, inc_h2, self._ell, self._node_ell,
+                                    self._inc_ptr, self._inc, self._adj_ptr, self._adj, adj_w,
+                                    roots, root_times,
+                                    _isolated(self._adj_ptr, self._adj, roots), trace,
+                                    root_trace, np.ascontiguousarray(self.points[roots]),
+                                    root_m, stretch, bool(factored), float(tol),
+                                    int(max_sweeps) * self.n_nodes, _RAY_REACH)
+        return t
 
     def solve(self, D, roots, root_times=0.0, method: str = "fim", tol: float = 1e-6,
               max_sweeps: int = 500, factored: bool = True) -> np.ndarray:
@@ -926,14 +1104,7 @@ class EikonalSolver:
         (n,) float64
             Activation times (ms); ``inf`` at nodes not connected to any root.
         """
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-        n = self.n_nodes
-        roots = np.atleast_1d(np.asarray(roots, np.int64))
-        root_times = np.ascontiguousarray(
-            np.broadcast_to(np.asarray(root_times, float), roots.shape))
-        if roots.ndim != 1 or roots.size == 0 or roots.min() < 0 or roots.max() >= n:
-            raise ValueError("roots must be a non-empty set of node numbers")
+        roots, root_times = self._check(method, roots, root_times)
         d = _tensors(D, self.n_tets)
         if not _geometry(self.points, self.tets, d, self._vol36, self._slot_edge,
                          self._inc_slot if method == "fim" else self._inc_slot[:0],
@@ -942,19 +1113,9 @@ class EikonalSolver:
             raise ValueError("D must be symmetric positive definite in every element")
         if method == "graph":
             return _dijkstra(self._adj_ptr, self._adj, self._adj_w, roots, root_times)
-        root_m = self._root_metrics(d, roots)
-        root_trace = root_m[:, 0] + root_m[:, 3] + root_m[:, 5]
-        full = root_m[:, [0, 1, 2, 1, 3, 4, 2, 4, 5]].reshape(-1, 3, 3)
-        stretch = np.sqrt(np.linalg.eigvalsh(full)[:, -1])
-        t, self.last_updates = _fim(self.points, self._sq, self._inc_h2, self._ell,
-                                    self._node_ell, self._inc_ptr, self._inc, self._adj_ptr,
-                                    self._adj, self._adj_w, roots, root_times,
-                                    _isolated(self._adj_ptr, self._adj, roots), self._trace,
-                                    root_trace,
-                                    np.ascontiguousarray(self.points[roots]), root_m, stretch,
-                                    bool(factored), float(tol), int(max_sweeps) * n,
-                                    _RAY_REACH)
-        return t
+        return self._run(method, d, roots, root_times, self._sq, self._inc_h2, self._adj_w,
+                         self._trace, self._root_metrics(d, roots, self._trace), tol,
+                         max_sweeps, factored)
 
 
 def activation_times(points, tets, D, roots, root_times=0.0, method: str = "fim",
