@@ -49,6 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numba as nb
 import numpy as np
 import scipy.sparse as sp
 from scipy.signal import fftconvolve
@@ -329,11 +330,46 @@ def pseudo_ecg_direct(at, lead_fields, t, upstroke_width: float = 1.0, *,
     return w @ vm.T
 
 
-def _cubic_lagrange(f: np.ndarray) -> np.ndarray:
-    """Weights (4, k) of the nodes -1, 0, 1, 2 for a point at ``f`` in [0, 1)."""
-    fm, f1, f2 = f + 1.0, f - 1.0, f - 2.0
-    return np.stack([-f * f1 * f2 / 6.0, fm * f1 * f2 / 2.0,
-                     -fm * f * f2 / 2.0, fm * f * f1 / 6.0])
+@nb.njit(cache=True)
+def _histogram(pos, w, n_bins):
+    """Weights ``w`` (n_e, n) binned at fractional bin positions ``pos`` (n,).
+
+    Each weight is spread over bins ``j-1 .. j+2`` (``j = floor(pos)``) by the cubic
+    Lagrange weights of the nodes -1, 0, 1, 2 at ``f = pos - j``. Positions past
+    ``n_bins - 3`` are dropped (never activated in the window), those before bin 1 are
+    clamped to it (activated before the window).
+    """
+    n_e, n = w.shape
+    hist = np.zeros((n_e, n_bins))
+    node = np.empty(n, np.int64)
+    jbin = np.empty(n, np.int64)
+    lag = np.empty((n, 4))
+    k = 0
+    for i in range(n):
+        p = pos[i]
+        if not p <= n_bins - 3:
+            continue
+        p = max(p, 1.0)
+        j = min(int(np.floor(p)), n_bins - 3)
+        f = p - j
+        fm, f1, f2 = f + 1.0, f - 1.0, f - 2.0
+        node[k], jbin[k] = i, j
+        lag[k, 0] = -f * f1 * f2 / 6.0
+        lag[k, 1] = fm * f1 * f2 / 2.0
+        lag[k, 2] = -fm * f * f2 / 2.0
+        lag[k, 3] = fm * f * f1 / 6.0
+        k += 1
+    for e in range(n_e):
+        row = hist[e]
+        we = w[e]
+        for q in range(k):
+            v = we[node[q]]
+            j = jbin[q]
+            row[j - 1] += lag[q, 0] * v
+            row[j] += lag[q, 1] * v
+            row[j + 1] += lag[q, 2] * v
+            row[j + 2] += lag[q, 3] * v
+    return hist
 
 
 def pseudo_ecg(at, lead_fields, t, upstroke_width: float = 1.0, *, v_rest: float = 0.0,
@@ -386,16 +422,7 @@ def pseudo_ecg(at, lead_fields, t, upstroke_width: float = 1.0, *, v_rest: float
     u0 = t[0] - pad * h                                       # time of bin 0
 
     # histogram: each node's weight spread over bins j-1..j+2 (cubic Lagrange in at)
-    pos = (at - u0) / h
-    keep = pos <= n_bins - 3                                  # later: s ~ 0 at every output
-    pos = np.maximum(pos[keep], 1.0)                          # earlier: s ~ 1 at every output
-    j = np.minimum(np.floor(pos).astype(np.int64), n_bins - 3)
-    lag = _cubic_lagrange(pos - j)                            # (4, n_keep)
-    cols = (j[None, :] + np.arange(-1, 3)[:, None]).T.ravel()  # (n_keep * 4,)
-    n_keep = len(j)
-    spread = sp.csc_matrix((lag.T.ravel(), cols, np.arange(0, 4 * n_keep + 1, 4)),
-                           shape=(n_bins, n_keep))
-    hist = np.asarray((spread @ np.asarray(w[:, keep].T, order="C")).T)  # (n_e, n_bins)
+    hist = _histogram((at - u0) / h, np.ascontiguousarray(w, dtype=np.float64), n_bins)
 
     # phi(u_m) = sum_j hist[j] s((m - j) h) = cumsum(hist * d)[m + kk], d = diff of s
     lags = np.arange(-kk - 1, kk + 1) * h

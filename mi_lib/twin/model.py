@@ -90,6 +90,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba as nb
 import numpy as np
 
 from .anatomy import Anatomy
@@ -264,6 +265,7 @@ class TwinModel:
                     dict(CV if cv is None else {**CV, **cv}), upstroke_ms, dt, n_samples,
                     scar_source)
         model.solver = EikonalSolver(anatomy.points, anatomy.tets)
+        model.solver.prepare(model.tensors())  # every scenario scales these (activation)
         return model
 
     @property
@@ -297,8 +299,10 @@ class TwinModel:
     def activation(self, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
         """Tissue labels and activation times (ms) of one scenario."""
         labels = tissue_labels(self.coords, scenario)
-        d = self.tensors(None if scenario.healthy else cv_factors(labels, scenario))
-        at = self.solver.solve(d, self.roots, self.root_times)
+        k = None
+        if not scenario.healthy:  # D = k^2 D_healthy, k the mean of the node factors
+            k = cv_factors(labels, scenario)[self.anatomy.tets].mean(axis=1)
+        at = self.solver.solve_scaled(k, self.roots, self.root_times)
         return labels, at
 
     def scar_lead_fields(self, labels: np.ndarray) -> np.ndarray:
@@ -309,8 +313,8 @@ class TwinModel:
         ``w = -K_ex g`` with ``K_ex = K - sum_{e in scar} K_e``, i.e. the full lead field
         plus ``V_e grad N_a . grad g_e`` for every removed tetrahedron ``e`` and node ``a``.
         """
-        scar_tet = (labels[self.anatomy.tets] == SCAR).any(axis=1)
-        if not scar_tet.any():
+        scar = np.asarray(labels) == SCAR
+        if not scar.any():
             return self.lead_fields
         if self._contrib is None:  # K_e g at the 4 nodes of every tetrahedron, once
             tets = self.anatomy.tets
@@ -319,13 +323,7 @@ class TwinModel:
             g = 1.0 / np.linalg.norm(self.anatomy.points[:, None, :] - el[None], axis=2)
             grad_g = np.einsum("kai,kae->kie", grads, g[tets])               # (m, 3, n_el)
             self._contrib = np.einsum("kai,kie->kae", grads * vol[:, None, None], grad_g)
-        idx = np.flatnonzero(scar_tet)
-        nodes = self.anatomy.tets[idx].ravel()
-        vals = self._contrib[idx].reshape(len(nodes), -1)
-        w = self.lead_fields.copy()
-        for e in range(w.shape[0]):
-            w[e] += np.bincount(nodes, weights=vals[:, e], minlength=w.shape[1])
-        return w
+        return _add_contributions(self.lead_fields, self.anatomy.tets, scar, self._contrib)
 
     def ecg(self, at: np.ndarray, labels: np.ndarray | None = None,
             scar_source: str | None = None) -> np.ndarray:
@@ -351,6 +349,22 @@ class TwinModel:
                 "activation_duration": float(excitable.max() + 2.0 * self.upstroke_ms)}
 
 
+
+
+@nb.njit(cache=True)
+def _add_contributions(lead_fields, tets, scar, contrib):
+    """``lead_fields`` plus ``contrib[k, a, e]`` at node ``tets[k, a]`` of electrode ``e``
+    for every tetrahedron ``k`` with a ``scar`` node (a copy;
+    :meth:`TwinModel.scar_lead_fields`)."""
+    w = lead_fields.copy()
+    for k in range(tets.shape[0]):
+        if not (scar[tets[k, 0]] or scar[tets[k, 1]] or scar[tets[k, 2]] or scar[tets[k, 3]]):
+            continue
+        for a in range(4):
+            node = tets[k, a]
+            for e in range(w.shape[0]):
+                w[e, node] += contrib[k, a, e]
+    return w
 
 
 def check_scar_source(value) -> str:
