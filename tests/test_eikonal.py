@@ -328,6 +328,16 @@ def test_solve_scaled_matches_solve_of_the_scaled_tensors(mesh, centre):
         # a slower medium is never earlier; the roots keep their times
         assert np.all(scaled >= solver.solve_scaled(None, roots, t0) - 1e-9)
         assert np.array_equal(solver.solve_scaled(k, roots, t0)[roots], t0)
+    # the scaled geometry is updated where the factors change: the same as from scratch
+    solver.prepare(d_var)
+    k2 = np.where(c[:, 1] < 8, 0.5, k)
+    for kk in (k, k2, np.ones(m), k2):
+        solver.solve_scaled(kk, roots, t0)
+    fresh = EikonalSolver(points, tets)
+    fresh.prepare(d_var)
+    for kw in ({}, {"method": "graph"}):
+        assert np.array_equal(solver.solve_scaled(k2, roots, t0, **kw),
+                              fresh.solve_scaled(k2, roots, t0, **kw))
     # uniform scaling: times of one root at 0 scale by 1 / k
     solver.prepare(d_var)
     np.testing.assert_allclose(solver.solve_scaled(np.full(m, 0.5), [centre]),

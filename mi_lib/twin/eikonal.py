@@ -28,8 +28,8 @@ factor ``k_e`` per tetrahedron: scar, border zone) skip that pass:
 :meth:`EikonalSolver.prepare` caches the metric geometry of ``D`` once and
 :meth:`EikonalSolver.solve_scaled` derives that of ``k^2 D`` from it (the metric
 ``D^-1 / k_e^2``: squared lengths and heights over ``k_e^2``, the edge times the minimum
-over the tetrahedra again), equal to :meth:`EikonalSolver.solve` of those tensors to
-round-off. :func:`activation_times` is the one-call form. Two solvers:
+over the tetrahedra again; only where the factors changed since its last call), equal
+to :meth:`EikonalSolver.solve` of those tensors to round-off. :func:`activation_times` is the one-call form. Two solvers:
 
 * ``"graph"`` -- shortest paths (Dijkstra, binary heap, the roots as sources started at
   their times ``t_k``) along the mesh edges, an edge shared by several tetrahedra taking the
@@ -384,40 +384,49 @@ def _geometry(points, tets, d, vol36, slot_edge, inc_slot, adj_edge, sq, h2, inc
 
 
 @nb.njit(cache=True)
-def _scaled_geometry(sq_h, inc_h2_h, trace_h, k, slot_edge, inc_slot, adj_edge, sq, inc_h2,
-                     adj_w, trace):
-    """:func:`_geometry` for the tensors ``k_e^2 D_e`` from that of ``D`` (``*_h``).
-
-    The metric is ``D^-1 / k_e^2``, so the squared metric edge lengths, the squared
-    heights and the trace scale by ``1 / k_e^2`` per tetrahedron; the edge travel times are
-    the smallest over the tetrahedra of an edge again. Returns False if a ``k`` is not
-    positive and finite.
-    """
+def _rescale(sq_h, inc_h2_h, trace_h, k, last_k, slot_edge, edge_ptr, edge_slot, tet_inc,
+             edge_adj, sq, inc_h2, adj_w, trace):
+    """The metric geometry of the tensors ``k_e^2 D_e`` from that of ``D`` (``*_h``,
+    :func:`_geometry`), in place. The metric is ``D^-1 / k_e^2``: the squared metric edge
+    lengths, the squared heights and the trace scale by ``1 / k_e^2``. Only the tetrahedra
+    whose factor changed since the last call (``last_k``, updated) are redone: their squared
+    lengths, heights and trace, and the
+    travel times of their edges (the minimum over all the tetrahedra of each, ``edge_slot``
+    the slots of edge ``u`` in ``edge_ptr[u]:edge_ptr[u + 1]``; ``tet_inc[4 e + j]`` the
+    incidence of slot ``4 e + j``, ``edge_adj[u]`` the two adjacency entries of ``u``).
+    The same values as a full pass; the factors must be positive and finite."""
     m = sq_h.shape[0]
-    s = np.empty(m)
-    ok = True
-    w = np.full(adj_edge.shape[0] // 2, np.inf)
+    mark = np.zeros(edge_ptr.shape[0] - 1, np.bool_)
+    todo = np.empty(6 * m, np.int64)
+    n_todo = 0
     for e in range(m):
         ke = k[e]
-        if not (ke > 0.0 and ke < np.inf):
-            ok = False
-            ke = 1.0
+        if ke == last_k[e]:
+            continue
+        last_k[e] = ke
         se = 1.0 / (ke * ke)
-        s[e] = se
         trace[e] = trace_h[e] * se
         for j in range(6):
-            val = sq_h[e, j] * se
-            sq[e, j] = val
+            sq[e, j] = sq_h[e, j] * se
             u = slot_edge[6 * e + j]
-            if val < w[u]:
-                w[u] = val
-    for u in range(w.shape[0]):
-        w[u] = math.sqrt(max(w[u], 0.0))
-    for q in range(adj_edge.shape[0]):
-        adj_w[q] = w[adj_edge[q]]
-    for q in range(inc_slot.shape[0]):
-        inc_h2[q] = inc_h2_h[q] * s[inc_slot[q] >> 2]
-    return ok
+            if not mark[u]:
+                mark[u] = True
+                todo[n_todo] = u
+                n_todo += 1
+        for j in range(4):
+            q = tet_inc[4 * e + j]
+            inc_h2[q] = inc_h2_h[q] * se
+    flat = sq.reshape(-1)
+    for r in range(n_todo):
+        u = todo[r]
+        w = np.inf
+        for q in range(edge_ptr[u], edge_ptr[u + 1]):
+            val = flat[edge_slot[q]]
+            if val < w:
+                w = val
+        w = math.sqrt(max(w, 0.0))
+        adj_w[edge_adj[u, 0]] = w
+        adj_w[edge_adj[u, 1]] = w
 
 
 @nb.njit(cache=True, inline="always")
@@ -894,8 +903,10 @@ class EikonalSolver:
 
     The constructor precomputes everything that depends on the mesh only (~0.1 s for 10^5
     tetrahedra); :meth:`solve` then takes 27-30 ms (``"fim"``) or 8-10 ms (``"graph"``) on
-    the shipped heart (2 mm, 29 k nodes, 109 k tetrahedra, 7 roots), single-threaded. See
-    the module docstring for the method.
+    the shipped heart (2 mm, 29 k nodes, 109 k tetrahedra, 7 roots), single-threaded. For
+    many scenarios ``k^2 D`` of one ``D``, :meth:`prepare` it once and call
+    :meth:`solve_scaled` (no metric pass from tensors: ~3 ms of geometry instead of ~8 ms
+    on the heart). See the module docstring for the method.
 
     Parameters
     ----------
@@ -956,6 +967,8 @@ class EikonalSolver:
         self._trace = np.empty(m)
         self.last_updates = 0
         self._prepared = None
+        self._rescale_maps = None
+        self._scaled = None
 
     def _root_metrics(self, d: np.ndarray, roots: np.ndarray, trace: np.ndarray,
                       k: np.ndarray | None = None) -> np.ndarray:
@@ -997,6 +1010,16 @@ class EikonalSolver:
                          self._inc_slot, self._adj_edge, sq, h2, inc_h2, adj_w, trace):
             raise ValueError("D must be symmetric positive definite in every element")
         self._prepared = (d, sq, inc_h2, adj_w, trace)
+        if self._rescale_maps is None:  # mesh only: edge -> slots, slot -> incidence, ...
+            order = np.argsort(self._slot_edge, kind="stable")
+            edge_ptr = np.zeros(self.n_edges + 1, np.int64)
+            np.cumsum(np.bincount(self._slot_edge, minlength=self.n_edges), out=edge_ptr[1:])
+            tet_inc = np.empty(4 * m, np.int64)
+            tet_inc[self._inc_slot] = np.arange(4 * m)
+            edge_adj = np.argsort(self._adj_edge, kind="stable").reshape(-1, 2)
+            self._rescale_maps = (edge_ptr, order.astype(np.int64), tet_inc, edge_adj)
+        # the scaled geometry of the last solve_scaled, updated where its factors change
+        self._scaled = (np.ones(m), sq.copy(), inc_h2.copy(), adj_w.copy(), trace.copy())
 
     def solve_scaled(self, k_tet, roots, root_times=0.0, method: str = "fim",
                      tol: float = 1e-6, max_sweeps: int = 500,
@@ -1032,16 +1055,17 @@ class EikonalSolver:
         k = np.ascontiguousarray(k_tet, dtype=float)
         if k.shape != (self.n_tets,):
             raise ValueError(f"k_tet must be (n_tets={self.n_tets},), got {k.shape}")
-        if not _scaled_geometry(sq_h, inc_h2_h, trace_h, k, self._slot_edge,
-                                self._inc_slot if method == "fim" else self._inc_slot[:0],
-                                self._adj_edge, self._sq, self._inc_h2, self._adj_w,
-                                self._trace):
+        if not np.all((k > 0.0) & (k < np.inf)):
             raise ValueError("k_tet must be positive and finite")
+        last_k, sq, inc_h2, adj_w, trace = self._scaled
+        edge_ptr, edge_slot, tet_inc, edge_adj = self._rescale_maps
+        _rescale(sq_h, inc_h2_h, trace_h, k, last_k, self._slot_edge, edge_ptr, edge_slot,
+                 tet_inc, edge_adj, sq, inc_h2, adj_w, trace)
         if method == "graph":
-            return _dijkstra(self._adj_ptr, self._adj, self._adj_w, roots, root_times)
-        root_m = self._root_metrics(d, roots, self._trace, k)
-        return self._run(method, d, roots, root_times, self._sq, self._inc_h2, self._adj_w,
-                         self._trace, root_m, tol, max_sweeps, factored)
+            return _dijkstra(self._adj_ptr, self._adj, adj_w, roots, root_times)
+        root_m = self._root_metrics(d, roots, trace, k)
+        return self._run(method, d, roots, root_times, sq, inc_h2, adj_w, trace, root_m, tol,
+                         max_sweeps, factored)
 
     def _check(self, method, roots, root_times):
         if method not in METHODS:
