@@ -370,3 +370,25 @@ def test_solve_scaled_on_the_heart_matches_the_model_tensors():
     direct = solver.solve(model.tensors(f), model.roots, model.root_times)
     assert np.all(np.isfinite(direct))
     np.testing.assert_allclose(scaled, direct, rtol=1e-12, atol=1e-10)
+
+
+def test_root_inside_a_slow_inclusion_never_runs_ahead_of_the_fast_tissue(mesh):
+    """A root in a scar (10 % speed) inside healthy tissue: the front leaves the scar and
+    runs on at the healthy speed, so the root's slow cone is no model of it. Every time
+    must lie between the exact solution's lower bound (the slow ball crossed radially, then
+    the healthy speed) and the local solver alone (first order: an upper bound). Here the
+    factored candidates once undercut their faces again and again, driving the times to
+    -800 ms and leaving most nodes unreached."""
+    points, tets = mesh
+    c = points[tets].mean(axis=1)
+    root = int(np.argmin(np.linalg.norm(points - [6.0, 10.0, 10.0], axis=1)))
+    scar = np.linalg.norm(c - points[root], axis=1) < 2.5  # tetrahedra centred in the ball
+    d = np.where(scar[:, None, None], 0.15**2 * np.eye(3), 1.5**2 * np.eye(3))
+    fim = activation_times(points, tets, d, [root], 10.0)
+    local = activation_times(points, tets, d, [root], 10.0, source_rtol=-1.0)
+    r = np.linalg.norm(points - points[root], axis=1)
+    r_in = 1.2  # every point within it lies in a slow tetrahedron (centroid to vertex < 1.3 mm)
+    lower = 10.0 + np.minimum(r, r_in) / 0.15 + np.maximum(r - r_in, 0.0) / 1.5
+    assert np.all(np.isfinite(fim))
+    assert np.all(fim >= lower - 1e-9)
+    assert np.all(fim <= local + 1e-9)

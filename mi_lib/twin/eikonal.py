@@ -77,7 +77,11 @@ to :meth:`EikonalSolver.solve` of those tensors to round-off. :func:`activation_
   region is never short-cut: ``T_F`` interpolates the times actually reached on the face,
   not straight-line times. Roots with another root within two edges form an extended
   source (a plane, a patch) whose front is not a cone: they are not factored, nor are faces
-  whose vertices stem from several roots (colliding fronts).
+  whose vertices stem from several roots (colliding fronts). Nor is a face whose times
+  run ahead of the root's cone by more than a factor two (``T - t_k < T0_k / 2`` at a
+  vertex, :data:`_CONE_FLOOR`): the front reached it round through much faster tissue (a
+  root inside a scar), and the slow cone's correction would only bias the times low; and
+  no factored candidate may be earlier than its face's earliest vertex (causality).
 
 Accuracy (:func:`reference_error`: Richardson extrapolation from two uniform refinements,
 nodes more than one edge from a root; mean relative errors):
@@ -657,6 +661,14 @@ def _at_crossing(points, i, a, b, c, ta, tb, tc, c0a, c0b, c0c, lab, a12, lac, b
             + math.sqrt(max(dist2, 0.0))), u0, u1, u2
 
 
+#: A face is factored only where its times are at least this fraction of the root's cone
+#: (``T - t_k >= _CONE_FLOOR T0_k`` at every reached vertex). Where the front that reaches
+#: a face came round through tissue more than ``1 / _CONE_FLOOR`` times faster than the
+#: root's own (a root in a scar), ``tau = T - t_k - T0_k`` is far from smooth and the cone's
+#: correction only biases the times low, face after face; such faces take the plain local
+#: solver. (A two-fold faster half-space, the refraction test, stays factored.)
+_CONE_FLOOR = 0.5
+
 @nb.njit(cache=True)
 def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, adj_ptr, adj, adj_w, roots,
          root_times, point, trace, root_trace, root_pos, root_m, root_stretch, factored, tol,
@@ -753,6 +765,10 @@ def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, adj_ptr, adj, adj_w, r
                 k = max(sa, max(sb, sc))
                 uniform = ((sa == k or sa < 0) and (sb == k or sb < 0) and (sc == k or sc < 0)
                            and k >= 0 and point[k])
+                if uniform:  # the front here is still (about) the root's cone
+                    tk = root_times[k]
+                    uniform = (ta - tk >= _CONE_FLOOR * c0[a] and tb - tk >= _CONE_FLOOR * c0[b]
+                               and tc - tk >= _CONE_FLOOR * c0[c])
                 if uniform and k != src[i]:
                     span = root_stretch[k] * ell[e]
                     rho = min(c0[a], min(c0[b], c0[c])) - span
@@ -809,6 +825,13 @@ def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, adj_ptr, adj, adj_w, r
                         cross_a = a if u0 > 0.0 else -1
                         cross_b = b if u1 > 0.0 else -1
                         cross_c = c if u2 > 0.0 else -1
+                # causality: a face's value is never earlier than its earliest vertex. The
+                # factored candidates undercut it only where tau is not smooth (a root in
+                # slow tissue whose front reached the face round through faster tissue: the
+                # slow cone then models nothing, and its correction, repeated face after
+                # face, drove the times below zero)
+                if val < min(ta, min(tb, tc)):
+                    val = np.inf
             elif factored:  # fronts of several roots meet: the root of the heaviest vertex
                 l0 = 1.0 - l1 - l2
                 k = src[a] if l0 >= l1 and l0 >= l2 else (src[b] if l1 >= l2 else src[c])
