@@ -310,3 +310,17 @@ def test_scar_source_slow_integrates_the_scar_too(model):
         check_scar_source("loud")
     with pytest.raises(ValueError, match="scar_source"):
         TwinModel.build(model.anatomy, scar_source="paper")
+
+
+def test_no_scenario_runs_ahead_of_the_fastest_conduction(model):
+    """Every scenario reaches every node, and no node earlier than the fastest possible
+    arrival: its nearest root's start plus the straight distance at the fastest velocity
+    (the endocardial 1.5 m/s). Two subendocardial scenarios with a root in the scar once
+    ran to -1e5 ms here."""
+    p = model.anatomy.points
+    dist = np.linalg.norm(p[:, None] - p[model.roots][None], axis=2)
+    fastest = (model.root_times[None] + dist / max(model.cv.values())).min(axis=1)
+    for sc in SCENARIOS:
+        _, at = model.activation(sc)
+        assert np.all(np.isfinite(at)), sc.name
+        assert np.all(at >= fastest - 1e-9), (sc.name, float((fastest - at).max()))
