@@ -301,7 +301,7 @@ class TwinModel:
         labels = tissue_labels(self.coords, scenario)
         k = None
         if not scenario.healthy:  # D = k^2 D_healthy, k the mean of the node factors
-            k = cv_factors(labels, scenario)[self.anatomy.tets].mean(axis=1)
+            k = _tet_means(cv_factors(labels, scenario), self.anatomy.tets)
         at = self.solver.solve_scaled(k, self.roots, self.root_times)
         return labels, at
 
@@ -349,6 +349,16 @@ class TwinModel:
                 "activation_duration": float(excitable.max() + 2.0 * self.upstroke_ms)}
 
 
+
+
+@nb.njit(cache=True)
+def _tet_means(values, tets):
+    """The mean of the node ``values`` over the 4 nodes of every tetrahedron."""
+    out = np.empty(tets.shape[0])
+    for e in range(tets.shape[0]):
+        out[e] = 0.25 * (values[tets[e, 0]] + values[tets[e, 1]] + values[tets[e, 2]]
+                         + values[tets[e, 3]])
+    return out
 
 
 @nb.njit(cache=True)
