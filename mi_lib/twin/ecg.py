@@ -340,11 +340,7 @@ def _histogram(pos, w, n_bins):
     clamped to it (activated before the window).
     """
     n_e, n = w.shape
-    hist = np.zeros((n_e, n_bins))
-    node = np.empty(n, np.int64)
-    jbin = np.empty(n, np.int64)
-    lag = np.empty((n, 4))
-    k = 0
+    hist = np.zeros((n_bins, n_e))  # bins x electrodes: each node writes 4 x n_e in a row
     for i in range(n):
         p = pos[i]
         if not p <= n_bins - 3:
@@ -353,23 +349,17 @@ def _histogram(pos, w, n_bins):
         j = min(int(np.floor(p)), n_bins - 3)
         f = p - j
         fm, f1, f2 = f + 1.0, f - 1.0, f - 2.0
-        node[k], jbin[k] = i, j
-        lag[k, 0] = -f * f1 * f2 / 6.0
-        lag[k, 1] = fm * f1 * f2 / 2.0
-        lag[k, 2] = -fm * f * f2 / 2.0
-        lag[k, 3] = fm * f * f1 / 6.0
-        k += 1
-    for e in range(n_e):
-        row = hist[e]
-        we = w[e]
-        for q in range(k):
-            v = we[node[q]]
-            j = jbin[q]
-            row[j - 1] += lag[q, 0] * v
-            row[j] += lag[q, 1] * v
-            row[j + 1] += lag[q, 2] * v
-            row[j + 2] += lag[q, 3] * v
-    return hist
+        l0 = -f * f1 * f2 / 6.0
+        l1 = fm * f1 * f2 / 2.0
+        l2 = -fm * f * f2 / 2.0
+        l3 = fm * f * f1 / 6.0
+        for e in range(n_e):
+            v = w[e, i]
+            hist[j - 1, e] += l0 * v
+            hist[j, e] += l1 * v
+            hist[j + 1, e] += l2 * v
+            hist[j + 2, e] += l3 * v
+    return np.ascontiguousarray(hist.T)
 
 
 def pseudo_ecg(at, lead_fields, t, upstroke_width: float = 1.0, *, v_rest: float = 0.0,
