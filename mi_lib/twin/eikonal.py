@@ -90,12 +90,15 @@ nodes more than one edge from a root; mean relative errors):
   refraction and head waves; closed form): ``"fim"`` 0.57 %, local solver alone 7.9 %,
   ``"graph"`` 17 %; observed order 1.19, the reference within 0.07 % of the closed form;
 * the shipped heart at 2 mm with the conduction of the forward model
-  (:mod:`mi_lib.twin.model`: fibres, a fast endocardial layer of the tetrahedra with a face
-  on an endocardium, 7 roots at 0-32 ms), healthy: ``"fim"`` 0.68 % (0.65 % with the
-  observed order 1.17 instead of 1), local solver alone 1.3 % (4.0 % at its observed order
-  0.15), ``"graph"`` 7.9 %; with a transmural septal infarct 0.68 % (0.85 %; observed order
-  0.63), ``"graph"`` 6.8 %. The previous solver (linear interpolant and a guarded
-  straight-segment term) was 1.5-1.7 % off;
+  (:mod:`mi_lib.twin.model`: fibres, the endocardial layer fast along the wall only --
+  1.5 apicobasal, 1.0 circumferential, the sheet speed across -- 7 roots at 0-32 ms),
+  healthy: ``"fim"`` 1.10 % (0.48 ms mean; 0.72 % and 0.36 % after one and two
+  refinements, observed order 0.30 over the three), ``"graph"`` 9.3 %; with a transmural
+  septal infarct 1.08 % (0.73 ms), ``"graph"`` 8.0 % (benchmark
+  ``eikonal.relative_error``). The strongly anisotropic layer (3:1 across the wall) in
+  elements not aligned with it gives obtuse metric angles, where the causal update is an
+  upper bound; an isotropic-across layer was at 0.68 %. The previous solver (linear
+  interpolant and a guarded straight-segment term) was 1.5-1.7 % off;
 * a thick fast layer instead (every tetrahedron touching an endocardium, 56 % of them;
   stand-in fibres): ``"fim"`` 0.76 %, ``"graph"`` 12.6 %, but an observed order of only
   0.41 -- fronts bending around the faceted cavities inside the layer, which refinement
