@@ -97,8 +97,8 @@ nodes more than one edge from a root; mean relative errors):
   septal infarct 1.08 % (0.73 ms), ``"graph"`` 8.0 % (benchmark
   ``eikonal.relative_error``). The strongly anisotropic layer (3:1 across the wall) in
   elements not aligned with it gives obtuse metric angles, where the causal update is an
-  upper bound; the earlier layer, fast across the wall too, was at 0.68 %. The previous solver (linear
-  interpolant and a guarded straight-segment term) was 1.5-1.7 % off;
+  upper bound; the earlier layer, fast across the wall too, was at 0.68 %. The previous
+  solver (linear interpolant and a guarded straight-segment term) was 1.5-1.7 % off;
 * a thick fast layer instead (every tetrahedron touching an endocardium, 56 % of them;
   stand-in fibres): ``"fim"`` 0.76 %, ``"graph"`` 12.6 %, but an observed order of only
   0.41 -- fronts bending around the faceted cavities inside the layer, which refinement
