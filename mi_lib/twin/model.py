@@ -23,9 +23,9 @@ shipped heart meshed at 2.5, 2.0, 1.5 and 1.0 mm gives healthy QRS durations wit
 the 1.0 mm one (a node inside a layer element is still reached at the layer's speed along
 the wall, through a depth that shrinks with the edge length). A layer fast across the
 wall too (1.0 m/s) made the first element layer of the wall conduct fast, i.e. a layer
-thickness proportional to the edge length: coarse meshes then conducted faster. The paper gives the two speeds as
-"the sparse and dense endocardial directions" without more detail; this reading keeps a
-fast apex-to-base spread and a slower circumferential one. (An isotropic 1.5 layer on the
+thickness proportional to the edge length: coarse meshes then conducted faster. The
+paper gives the two speeds as "the sparse and dense endocardial directions" without more
+detail; this reading keeps a fast apex-to-base spread and a slower circumferential one. (An isotropic 1.5 layer on the
 apical two thirds and 1.0 on the basal third, the other reading, activates the base late
 from below and turns the mean QRS axis superior: lead II negative.)
 Scar and border zone scale all velocities of their elements (the mean of the node
