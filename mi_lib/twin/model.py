@@ -25,9 +25,10 @@ the wall, through a depth that shrinks with the edge length). A layer fast acros
 wall too (1.0 m/s) made the first element layer of the wall conduct fast, i.e. a layer
 thickness proportional to the edge length: coarse meshes then conducted faster. The
 paper gives the two speeds as "the sparse and dense endocardial directions" without more
-detail; this reading keeps a fast apex-to-base spread and a slower circumferential one. (An isotropic 1.5 layer on the
-apical two thirds and 1.0 on the basal third, the other reading, activates the base late
-from below and turns the mean QRS axis superior: lead II negative.)
+detail; this reading keeps a fast apex-to-base spread and a slower circumferential one.
+(An isotropic 1.5 layer on the apical two thirds and 1.0 on the basal third, the other
+reading, activates the base late from below and turns the mean QRS axis superior: lead II
+negative.)
 Scar and border zone scale all velocities of their elements (the mean of the node
 factors, so a tetrahedron straddling a boundary gets an intermediate speed).
 
