@@ -348,11 +348,9 @@ def run_simulations(specs, out_path, scenarios=SCENARIO_NAMES, *, scheduler_addr
 
 def canonical_options(model_options: dict | None) -> dict:
     """Model options with every default filled in (how a campaign's settings compare)."""
-    from .model import CV, UPSTROKE_MS
+    from .model import CV, UPSTROKE_MS, check_scar_source
 
     opts = dict(model_options or {})
-    from .model import check_scar_source
-
     known = ("cv", "upstroke_ms", "flip_handedness", "dt", "n_samples", "scar_source", "roots")
     unknown = set(opts) - set(known)
     if unknown:
@@ -437,6 +435,13 @@ TWIN_DEFAULTS = {"edge_length": 2.0, "units": "auto", "seed": 0, "n_workers": 2,
 which give ``n_subjects``) may override. ``anatomies`` are the shipped hearts under
 ``data/raw/anatomy/`` (``data/README.md``) the cohort is built from when no
 ``anatomy_path`` is given."""
+
+
+def twin_defaults(profile: str) -> dict:
+    """:data:`TWIN_DEFAULTS` overridden by the profile's ``twin`` settings."""
+    from ..config import settings
+
+    return {**TWIN_DEFAULTS, **settings(profile)["twin"]}
 
 
 def anatomy_sources(paths, anatomy_path="", shipped=TWIN_DEFAULTS["anatomies"]) -> list[str]:
@@ -527,9 +532,7 @@ def simulation_settings(paths, profile: str, *, anatomy_path="", units: str | No
         :class:`~mi_lib.twin.model.TwinModel` options (``cv`` in m/s, ``upstroke_ms``,
         ``flip_handedness``, ...); missing ones take the model's defaults.
     """
-    from ..config import settings
-
-    defaults = {**TWIN_DEFAULTS, **settings(profile)["twin"]}
+    defaults = twin_defaults(profile)
     sources = anatomy_sources(paths, anatomy_path, defaults["anatomies"])
     n = int(n_subjects or 0) or int(defaults["n_subjects"])
     return SimulationSettings(
@@ -571,13 +574,11 @@ def simulation_product(paths, profile: str, *, anatomy_path="", units: str | Non
     """
     import xarray as xr
 
-    from ..config import settings
-
     s = simulation_settings(paths, profile, anatomy_path=anatomy_path, units=units,
                             edge_length=edge_length, n_subjects=n_subjects, seed=seed,
                             scenarios=scenarios, model_options=model_options)
     if n_workers is None:
-        n_workers = {**TWIN_DEFAULTS, **settings(profile)["twin"]}["n_workers"]
+        n_workers = twin_defaults(profile)["n_workers"]
     specs = s.specs()
     out = paths.product(SIMULATIONS)
     _, summary = run_simulations(specs, out, list(s.scenarios),

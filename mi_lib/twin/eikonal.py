@@ -29,7 +29,8 @@ factor ``k_e`` per tetrahedron: scar, border zone) skip that pass:
 :meth:`EikonalSolver.solve_scaled` derives that of ``k^2 D`` from it (the metric
 ``D^-1 / k_e^2``: squared lengths and heights over ``k_e^2``, the edge times the minimum
 over the tetrahedra again; only where the factors changed since its last call), equal
-to :meth:`EikonalSolver.solve` of those tensors to round-off. :func:`activation_times` is the one-call form. Two solvers:
+to :meth:`EikonalSolver.solve` of those tensors to round-off. :func:`activation_times` is
+the one-call form. Two solvers:
 
 * ``"graph"`` -- shortest paths (Dijkstra, binary heap, the roots as sources started at
   their times ``t_k``) along the mesh edges, an edge shared by several tetrahedra taking the
@@ -672,6 +673,7 @@ def _at_crossing(points, i, a, b, c, ta, tb, tc, c0a, c0b, c0c, lab, a12, lac, b
 #: solver. (A two-fold faster half-space, the refraction test, stays factored.)
 _CONE_FLOOR = 0.5
 
+
 @nb.njit(cache=True)
 def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, adj_ptr, adj, adj_w, roots,
          root_times, point, trace, root_trace, root_pos, root_m, root_stretch, factored, tol,
@@ -928,11 +930,12 @@ class EikonalSolver:
     """Anisotropic Eikonal solver for one tetrahedral mesh, for many tensors and roots.
 
     The constructor precomputes everything that depends on the mesh only (~0.1 s for 10^5
-    tetrahedra); :meth:`solve` then takes 27-30 ms (``"fim"``) or 8-10 ms (``"graph"``) on
-    the shipped heart (2 mm, 29 k nodes, 109 k tetrahedra, 7 roots), single-threaded. For
+    tetrahedra); :meth:`solve` then takes about 54 ms (``"fim"``) or 8-10 ms (``"graph"``)
+    on the shipped heart (2 mm, 29 k nodes, 109 k tetrahedra, 7 roots, the forward model's
+    healthy conduction), single-threaded. For
     many scenarios ``k^2 D`` of one ``D``, :meth:`prepare` it once and call
-    :meth:`solve_scaled` (no metric pass from tensors: ~3 ms of geometry instead of ~8 ms
-    on the heart). See the module docstring for the method.
+    :meth:`solve_scaled` (no metric pass from tensors: ~3 ms of geometry instead of ~8 ms,
+    about 44 ms in all on the heart). See the module docstring for the method.
 
     Parameters
     ----------

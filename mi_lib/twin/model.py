@@ -296,7 +296,7 @@ class TwinModel:
             self._healthy = d
         if factor_nodes is None:
             return self._healthy
-        k = np.asarray(factor_nodes, float)[self.anatomy.tets].mean(axis=1)
+        k = _tet_means(np.asarray(factor_nodes, float), self.anatomy.tets)
         return self._healthy * (k**2)[:, None, None]
 
     def activation(self, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
