@@ -235,7 +235,8 @@ def _eikonal_relative_error(runs: int) -> dict:
 
     model = _shipped_heart_model()
     res = reference_error(model.anatomy.points, model.anatomy.tets, model.tensors(),
-                          model.roots, model.root_times, levels=2)
+                          model.roots, model.root_times, levels=2, sheet=model.sheet[:, :3],
+                          D_sheet=model.sheet_tensors())
     return {"times": [float(res["fim"])], "unit": "fraction",
             "settings": {"nodes": model.anatomy.n_nodes, "tets": model.anatomy.n_tets,
                          "reference": "uniform refinement x2 and x4, Richardson (order "

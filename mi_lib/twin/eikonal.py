@@ -30,7 +30,16 @@ factor ``k_e`` per tetrahedron: scar, border zone) skip that pass:
 ``D^-1 / k_e^2``: squared lengths and heights over ``k_e^2``, the edge times the minimum
 over the tetrahedra again; only where the factors changed since its last call), equal
 to :meth:`EikonalSolver.solve` of those tensors to round-off. :func:`activation_times` is
-the one-call form. Two solvers:
+the one-call form.
+
+A **sheet** of zero thickness (``EikonalSolver(points, tets, sheet=triangles)``, tensors
+``D_sheet`` per triangle) conducts along a surface of the mesh at its own speeds: the
+subendocardial Purkinje network, thinner than any element. Its nodes are also updated
+from the opposite edge of each of their sheet triangles (the 2-D Hopf-Lax update of the
+edge, in the triangle's metric; factored like a face), and an edge of the sheet takes the
+smaller of its travel times through the tetrahedra and along the sheet. Refining the mesh
+refines the sheet (:func:`refine_sheet`), so the problem is the same at every resolution:
+unlike a layer of elements, nothing about it depends on the edge length. Two solvers:
 
 * ``"graph"`` -- shortest paths (Dijkstra, binary heap, the roots as sources started at
   their times ``t_k``) along the mesh edges, an edge shared by several tetrahedra taking the
@@ -64,12 +73,15 @@ the one-call form. Two solvers:
   vertices owe their times to the same root ``k``, ``T_F`` is the additive factorisation
   ``T = t_k + T0_k + tau`` with ``tau`` linear (Fomel, Luo & Zhao 2009; Luo, Qian & Burridge
   2014), ``T0_k(x) = |x - r_k|_{M_k}`` the exact point-source solution for the metric
-  ``M_k`` of the fastest tetrahedron at the root (on the fast endocardial layer, the
-  layer's): ``T_F = T_lin - (lin(T0_k) - T0_k)``, the linear interpolant less the cone's own
+  ``M_k`` of the fastest element at the root (on a fast sheet, the mean of the sheet's
+  tensors around it): ``T_F = T_lin - (lin(T0_k) - T0_k)``, the linear interpolant less the cone's own
   interpolation error, which is >= 0, ~ h^2 / (8 v r) at a distance ``r`` from the root.
   The minimum over the face is approximated by the better of two points: the linear
   problem's minimiser, and the point where the straight segment from ``x`` to the root
-  crosses the face (tried near the root and in the root's medium, see ``_RAY_REACH``).
+  crosses the face, tried in the tetrahedra of the root's medium (the same speeds; a
+  homogeneous region is then solved exactly). Elsewhere it is not: where the root's medium
+  is a faster sheet (the endocardium), the segment through the wall models no front, and
+  on the heart the candidate only cost time (8 ms of 46) for no gain in accuracy.
   Assumption: ``tau`` is smooth, i.e. each root's front is locally a point-source front --
   true near the root whatever ``D``, where the error is singular; far from it the
   correction fades away. A homogeneous medium around a root is thus solved exactly (the
@@ -90,16 +102,18 @@ nodes more than one edge from a root; mean relative errors):
 * the two-layer box of the tests (a point source over a twice faster half-space:
   refraction and head waves; closed form): ``"fim"`` 0.57 %, local solver alone 7.9 %,
   ``"graph"`` 17 %; observed order 1.19, the reference within 0.07 % of the closed form;
+* the sheet box of the tests (a point source on a surface sheet three times faster than
+  the bulk: head waves; closed form): ``"fim"`` 0.29 % (0.15 % refined once), observed
+  order 0.94, the reference within 0.06 % of the closed form; without the sheet 52 %;
 * the shipped heart at 2 mm with the conduction of the forward model
-  (:mod:`mi_lib.twin.model`: fibres, the endocardial layer fast along the wall only --
-  1.5 apicobasal, 1.0 circumferential, the sheet speed across -- 7 roots at 0-32 ms),
-  healthy: ``"fim"`` 1.10 % (0.48 ms mean; 0.72 % and 0.36 % after one and two
-  refinements, observed order 0.30 over the three), ``"graph"`` 9.3 %; with a transmural
-  septal infarct 1.08 % (0.73 ms), ``"graph"`` 8.0 % (benchmark
-  ``eikonal.relative_error``). The strongly anisotropic layer (3:1 across the wall) in
-  elements not aligned with it gives obtuse metric angles, where the causal update is an
-  upper bound; the earlier layer, fast across the wall too, was at 0.68 %. The previous
-  solver (linear interpolant and a guarded straight-segment term) was 1.5-1.7 % off;
+  (:mod:`mi_lib.twin.model`: fibres, the endocardial sheet -- 1.5 apicobasal, 1.0
+  circumferential -- 7 roots at 0-32 ms), healthy: ``"fim"`` 0.82 % (0.39 % and 0.20 %
+  after one and two refinements, observed order 1.2-1.5), ``"graph"`` 6-7 %; with a
+  transmural septal infarct (roots in the scar) 0.78 %, ``"graph"`` 6.1 % (benchmark
+  ``eikonal.relative_error``). The earlier model, whose endocardial layer was the
+  tetrahedra with a face on an endocardium (3:1 anisotropic across the wall, in elements
+  not aligned with it: obtuse metric angles, where the causal update is an upper bound),
+  was at 1.10 % with an observed order of only 0.30;
 * a thick fast layer instead (every tetrahedron touching an endocardium, 56 % of them;
   stand-in fibres): ``"fim"`` 0.76 %, ``"graph"`` 12.6 %, but an observed order of only
   0.41 -- fronts bending around the faceted cavities inside the layer, which refinement
@@ -139,14 +153,14 @@ _FACE_EDGES = np.array([[_local_edge(a, b), _local_edge(a, c), _local_edge(b, c)
                          _local_edge(v, a), _local_edge(v, b), _local_edge(v, c)]
                         for v, (a, b, c) in enumerate(_FACE)], np.int64)
 
+# Sheet triangles: local vertex pairs of the 3 edges, the edge opposite each local vertex,
+# and (for vertex l) the local edges (ab, la, lb) of its opposite edge (a, b).
+_TRI_I = np.array([0, 0, 1])
+_TRI_J = np.array([1, 2, 2])
+_TRI_OPP = np.array([[1, 2], [0, 2], [0, 1]])
+_TRI_EDGES = np.array([[2, 0, 1], [1, 0, 2], [0, 1, 2]], np.int64)
+
 METHODS = ("fim", "graph")
-#: The factored candidate at the crossing of the straight segment to the root is tried in
-#: the tetrahedra with the root's speeds (its medium: a homogeneous region is then solved
-#: exactly), and elsewhere at nodes within this many of their own star sizes (longest edge,
-#: in the root's metric) of the root; farther, the crossing and the linear minimiser nearly
-#: coincide and the candidate no longer changes the error (measured on the heart), only
-#: the time.
-_RAY_REACH = 4.0
 
 
 # ----------------------------------------------------------------------------- tensors
@@ -392,44 +406,86 @@ def _geometry(points, tets, d, vol36, slot_edge, inc_slot, adj_edge, sq, h2, inc
 
 
 @nb.njit(cache=True)
-def _rescale(sq_h, inc_h2_h, trace_h, k, last_k, slot_edge, edge_ptr, edge_slot, tet_inc,
-             edge_adj, sq, inc_h2, adj_w, trace):
+def _sheet_geometry(points, tris, d, sq_s, trace_s):
+    """:func:`_geometry` for the sheet triangles: ``sq_s[t, k]``, the squared length of
+    local edge ``k`` (:data:`_TRI_I`, :data:`_TRI_J`) of triangle ``t`` in the metric
+    ``D_t^-1``, and ``trace_s[t]``. Returns False if a ``D`` is not positive definite."""
+    ok = True
+    for t in range(tris.shape[0]):
+        m00, m01, m02, m11, m12, m22, detm, good = _inverse(d, t, 1.0)
+        ok = ok and good
+        trace_s[t] = m00 + m11 + m22
+        for k in range(3):
+            i = tris[t, 0] if k < 2 else tris[t, 1]
+            j = tris[t, 1] if k == 0 else tris[t, 2]
+            x = points[j, 0] - points[i, 0]
+            y = points[j, 1] - points[i, 1]
+            z = points[j, 2] - points[i, 2]
+            sq_s[t, k] = (m00 * x * x + m11 * y * y + m22 * z * z
+                          + 2.0 * (m01 * x * y + m02 * x * z + m12 * y * z))
+    return ok
+
+
+@nb.njit(cache=True)
+def _fold_sheet(sq_s, sheet_edge, edge_adj, adj_w):
+    """The sheet's edge travel times into ``adj_w``: an edge of the sheet takes the smaller
+    of its time through the tetrahedra and along the sheet."""
+    flat = sq_s.reshape(-1)
+    for q in range(flat.shape[0]):
+        w = math.sqrt(max(flat[q], 0.0))
+        u = sheet_edge[q]
+        if w < adj_w[edge_adj[u, 0]]:
+            adj_w[edge_adj[u, 0]] = w
+            adj_w[edge_adj[u, 1]] = w
+
+
+@nb.njit(cache=True)
+def _rescale(sq_h, inc_h2_h, trace_h, trace_s_h, k, last_k, k_s, last_k_s, slot_edge,
+             edge_ptr, edge_slot, tet_inc, edge_adj, sq, inc_h2, adj_w, trace, trace_s):
     """The metric geometry of the tensors ``k_e^2 D_e`` from that of ``D`` (``*_h``,
-    :func:`_geometry`), in place. The metric is ``D^-1 / k_e^2``: the squared metric edge
-    lengths, the squared heights and the trace scale by ``1 / k_e^2``. Only the tetrahedra
-    whose factor changed since the last call (``last_k``, updated) are redone: their squared
-    lengths, heights and trace, and the
-    travel times of their edges (the minimum over all the tetrahedra of each, ``edge_slot``
-    the slots of edge ``u`` in ``edge_ptr[u]:edge_ptr[u + 1]``; ``tet_inc[4 e + j]`` the
-    incidence of slot ``4 e + j``, ``edge_adj[u]`` the two adjacency entries of ``u``).
-    The same values as a full pass; the factors must be positive and finite."""
-    m = sq_h.shape[0]
+    :func:`_geometry`, :func:`_sheet_geometry`), in place. The metric is ``D^-1 / k_e^2``:
+    the squared metric edge lengths, the squared heights and the trace scale by
+    ``1 / k_e^2``. ``sq_h``/``sq`` are the flat squared lengths, the tetrahedra's ``6 m``
+    first, then the sheet triangles' ``3 s`` (factors ``k_s``). Only the elements whose
+    factor changed since the last call (``last_k``, ``last_k_s``, updated) are redone:
+    their squared lengths, heights and trace, and the travel times of their edges (the
+    minimum over all the slots of each, ``edge_slot`` the slots of edge ``u`` in
+    ``edge_ptr[u]:edge_ptr[u + 1]``; ``tet_inc[4 e + j]`` the incidence of slot ``4 e + j``,
+    ``edge_adj[u]`` the two adjacency entries of ``u``). The same values as a full pass;
+    the factors must be positive and finite."""
+    m = k.shape[0]
     mark = np.zeros(edge_ptr.shape[0] - 1, np.bool_)
-    todo = np.empty(6 * m, np.int64)
+    todo = np.empty(sq.shape[0], np.int64)
     n_todo = 0
-    for e in range(m):
-        ke = k[e]
-        if ke == last_k[e]:
+    for e in range(m + k_s.shape[0]):
+        tet = e < m
+        ke = k[e] if tet else k_s[e - m]
+        if ke == (last_k[e] if tet else last_k_s[e - m]):
             continue
-        last_k[e] = ke
         se = 1.0 / (ke * ke)
-        trace[e] = trace_h[e] * se
-        for j in range(6):
-            sq[e, j] = sq_h[e, j] * se
-            u = slot_edge[6 * e + j]
+        if tet:
+            last_k[e] = ke
+            trace[e] = trace_h[e] * se
+            first, count = 6 * e, 6
+            for j in range(4):
+                q = tet_inc[4 * e + j]
+                inc_h2[q] = inc_h2_h[q] * se
+        else:
+            last_k_s[e - m] = ke
+            trace_s[e - m] = trace_s_h[e - m] * se
+            first, count = 6 * m + 3 * (e - m), 3
+        for j in range(first, first + count):
+            sq[j] = sq_h[j] * se
+            u = slot_edge[j]
             if not mark[u]:
                 mark[u] = True
                 todo[n_todo] = u
                 n_todo += 1
-        for j in range(4):
-            q = tet_inc[4 * e + j]
-            inc_h2[q] = inc_h2_h[q] * se
-    flat = sq.reshape(-1)
     for r in range(n_todo):
         u = todo[r]
         w = np.inf
         for q in range(edge_ptr[u], edge_ptr[u + 1]):
-            val = flat[edge_slot[q]]
+            val = sq[edge_slot[q]]
             if val < w:
                 w = val
         w = math.sqrt(max(w, 0.0))
@@ -675,16 +731,18 @@ _CONE_FLOOR = 0.5
 
 
 @nb.njit(cache=True)
-def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, adj_ptr, adj, adj_w, roots,
-         root_times, point, trace, root_trace, root_pos, root_m, root_stretch, factored, tol,
-         max_updates, ray_reach):
+def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, sinc_ptr, sinc, sq_s, adj_ptr,
+         adj, adj_w, roots, root_times, point, trace, root_trace, root_pos, root_m,
+         root_stretch, factored, tol, max_updates):
     """Activation times by the queued local solver (see the module docstring).
 
     Mesh: ``inc[p] = (a, b, c, 4 e + j)`` when node ``i`` is local vertex ``j`` of
     tetrahedron ``e`` and ``(a, b, c)`` the opposite face (``p`` in
     ``inc_ptr[i]:inc_ptr[i + 1]``), ``inc_h2[p]`` the squared metric height of ``i`` over
     it; ``sq`` the squared metric edge lengths and ``trace`` the metric's trace per
-    tetrahedron; ``ell[e]`` its longest (Euclidean) edge, ``node_ell[i]`` the longest around
+    tetrahedron; ``sinc[p] = (a, b, 3 t + j)`` when node ``i`` is local vertex ``j`` of
+    sheet triangle ``t`` and ``(a, b)`` the opposite edge (``p`` in
+    ``sinc_ptr[i]:sinc_ptr[i + 1]``), ``sq_s`` the triangles' squared metric edge lengths; ``ell[e]`` its longest (Euclidean) edge, ``node_ell[i]`` the longest around
     ``i``; ``adj``/``adj_w`` the neighbours (CSR) and edge travel times. Roots: their nodes
     and times, whether each is a point source (``point``), and the metric (6 components),
     its trace and the square root of its largest eigenvalue (``root_stretch``) of each.
@@ -739,13 +797,11 @@ def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, adj_ptr, adj, adj_w, r
         # faces (a face of another root, only met where fronts collide, may be skipped
         # though its correction would be larger).
         slack_i = 0.0
-        near = True
         dx = dy = dz = 0.0
         if factored and src[i] >= 0 and point[src[i]]:
             span = root_stretch[src[i]] * node_ell[i]
             rho = c0[i] - span
             slack_i = span * span / (6.0 * rho) if rho > 0.0 else np.inf
-            near = c0[i] < ray_reach * span
             k = src[i]
             dx = root_pos[k, 0] - points[i, 0]
             dy = root_pos[k, 1] - points[i, 1]
@@ -814,9 +870,9 @@ def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, adj_ptr, adj, adj_w, r
                 if val < np.inf and val - slack < best:
                     val -= ((1.0 - l1 - l2) * c0[a] + l1 * c0[b] + l2 * c0[c]
                             - _cone_at(points, a, b, c, l1, l2, root_pos, root_m, k))
-                # ... and where the straight segment to the root crosses the face, near the
-                # root or in the root's medium (the same speeds: metric trace)
-                if near or abs(trace[e] - root_trace[k]) <= 1e-9 * root_trace[k]:
+                # ... and where the straight segment to the root crosses the face, in the
+                # root's medium (the same speeds: metric trace)
+                if abs(trace[e] - root_trace[k]) <= 1e-9 * root_trace[k]:
                     fx, fy, fz = dx, dy, dz
                     if k != src[i]:
                         fx = root_pos[k, 0] - points[i, 0]
@@ -840,6 +896,37 @@ def _fim(points, sq, inc_h2, ell, node_ell, inc_ptr, inc, adj_ptr, adj, adj_w, r
             elif factored:  # fronts of several roots meet: the root of the heaviest vertex
                 l0 = 1.0 - l1 - l2
                 k = src[a] if l0 >= l1 and l0 >= l2 else (src[b] if l1 >= l2 else src[c])
+            if val < best:
+                best = val
+                best_src = k
+        # the sheet: the 2-D update from the opposite edge of each sheet triangle of i,
+        # causal (both vertices earlier; with one, the vertex update), factored like a face
+        for p in range(sinc_ptr[i], sinc_ptr[i + 1]):
+            a, b = sinc[p, 0], sinc[p, 1]
+            ta, tb = t[a], t[b]
+            if not (ta < best and tb < best):
+                continue
+            idx = sinc[p, 2]
+            tri, j = idx // 3, idx % 3
+            lab = sq_s[tri, _TRI_EDGES[j, 0]]
+            lia = sq_s[tri, _TRI_EDGES[j, 1]]
+            lib = sq_s[tri, _TRI_EDGES[j, 2]]
+            val, l1 = _segment(ta, tb, lab, 0.5 * (lab + lia - lib), lia)
+            if not val < best:
+                continue
+            k = -1
+            if factored:
+                sa, sb = src[a], src[b]
+                if sa == sb and sa >= 0 and point[sa]:
+                    k = sa
+                    tk = root_times[k]
+                    if ta - tk >= _CONE_FLOOR * c0[a] and tb - tk >= _CONE_FLOOR * c0[b]:
+                        v2 = val - ((1.0 - l1) * c0[a] + l1 * c0[b]
+                                    - _cone_at(points, a, b, b, l1, 0.0, root_pos, root_m, k))
+                        if v2 >= min(ta, tb):  # causality, as for the faces
+                            val = v2
+                else:
+                    k = sa if 1.0 - l1 >= l1 else sb
             if val < best:
                 best = val
                 best_src = k
@@ -943,29 +1030,50 @@ class EikonalSolver:
         Node positions (mm).
     tets : (m, 4) int
         Tetrahedra (node numbers).
+    sheet : (s, 3) int, optional
+        Triangles (faces of the tetrahedra) of a conducting sheet of zero thickness, with
+        their own tensors (``D_sheet`` of :meth:`solve`): a node of the sheet is also
+        updated from the opposite edge of each of its triangles, in the triangle's metric,
+        and an edge of the sheet takes the smaller of its travel times through the
+        tetrahedra and along the sheet. The subendocardial Purkinje network is such a sheet
+        (:mod:`mi_lib.twin.model`): thinner than any element, so no element layer stands
+        for it and the mesh's cut changes nothing.
 
     Attributes
     ----------
-    n_nodes, n_tets, n_edges : int
+    n_nodes, n_tets, n_edges, n_sheet : int
     last_updates : int
         Node updates of the local solver in the last ``"fim"`` solve (1.2-1.5 per node).
     """
 
-    def __init__(self, points, tets):
+    def __init__(self, points, tets, sheet=None):
         self.points = np.ascontiguousarray(points, dtype=float)
         self.tets = np.ascontiguousarray(tets, dtype=np.int64)
-        n, m = len(self.points), len(self.tets)
+        self.sheet = np.ascontiguousarray(np.zeros((0, 3)) if sheet is None else sheet,
+                                          dtype=np.int64)
+        n, m, ns = len(self.points), len(self.tets), len(self.sheet)
         if self.points.shape != (n, 3) or self.tets.shape != (m, 4):
             raise ValueError("points must be (n, 3) and tets (m, 4)")
         if m and (self.tets.min() < 0 or self.tets.max() >= n):
             raise ValueError("tets refer to nodes that do not exist")
-        self.n_nodes, self.n_tets = n, m
+        if self.sheet.shape != (ns, 3):
+            raise ValueError(f"sheet must be (s, 3) triangles, got {self.sheet.shape}")
+        self.n_nodes, self.n_tets, self.n_sheet = n, m, ns
         index = np.int32 if max(6 * m, n) < 2**31 else np.int64  # node, edge, slot numbers
         i, j = self.tets[:, _EDGE_I], self.tets[:, _EDGE_J]
         uniq, slot_edge = np.unique((np.minimum(i, j) * n + np.maximum(i, j)).ravel(),
                                     return_inverse=True)
         del i, j
-        self._slot_edge = slot_edge.astype(index).ravel()  # (m * 6,) unique edge of a slot
+        # unique edge of each slot: the 6 m of the tetrahedra, then the 3 s of the sheet
+        sheet_key = (np.minimum(self.sheet[:, _TRI_I], self.sheet[:, _TRI_J]) * n
+                     + np.maximum(self.sheet[:, _TRI_I], self.sheet[:, _TRI_J])).ravel()
+        sheet_edge = np.minimum(np.searchsorted(uniq, sheet_key), max(len(uniq) - 1, 0))
+        if ns and not np.array_equal(uniq[sheet_edge], sheet_key):
+            raise ValueError("sheet triangles must be faces of the tetrahedra "
+                             f"({int(np.sum(uniq[sheet_edge] != sheet_key))} of their "
+                             f"{3 * ns} edges are no tetrahedron edge)")
+        self._slot_edge = np.r_[slot_edge.ravel(), sheet_edge].astype(index)
+        self._sheet_edge = np.ascontiguousarray(self._slot_edge[6 * m:])
         self.n_edges = len(uniq)
         lo, hi = uniq // n, uniq % n
         # node -> neighbour adjacency (CSR), with the unique edge of each entry
@@ -985,11 +1093,22 @@ class EikonalSolver:
         self._inc[:, :3] = self.tets[(order // 4)[:, None], _FACE[order % 4]]
         self._inc[:, 3] = order
         self._inc_slot = np.ascontiguousarray(self._inc[:, 3])
+        # node -> incident sheet triangles (CSR): 3 t + local index, and the opposite edge
+        flat = self.sheet.ravel()
+        order = np.argsort(flat, kind="stable")
+        self._sinc_ptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(flat, minlength=n), out=self._sinc_ptr[1:])
+        self._sinc = np.empty((len(order), 3), index)
+        self._sinc[:, :2] = self.sheet[(order // 3)[:, None], _TRI_OPP[order % 3]]
+        self._sinc[:, 2] = order
+        self._edge_adj = np.argsort(self._adj_edge, kind="stable").reshape(-1, 2)
         # Euclidean geometry: 36 V^2 and the longest edge of each tetrahedron, the longest
         # edge around each node
         self._vol36, self._ell, self._node_ell = _euclidean(
             self.points, self.tets, self._inc_ptr, self._inc)
-        self._sq = np.empty((m, 6))
+        self._sq_all = np.empty(6 * m + 3 * ns)  # the tetrahedra's, then the sheet's
+        self._sq, self._sq_s = self._views(self._sq_all)
+        self._trace_s = np.empty(ns)
         self._h2 = np.empty((m, 4))
         self._inc_h2 = np.empty(4 * m)
         self._adj_w = np.empty(2 * self.n_edges)
@@ -999,29 +1118,73 @@ class EikonalSolver:
         self._rescale_maps = None
         self._scaled = None
 
+    def _views(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The tetrahedra's ``(m, 6)`` and the sheet's ``(s, 3)`` squared lengths, views of
+        one flat buffer (:func:`_rescale` redoes both in one pass)."""
+        m = self.n_tets
+        return flat[:6 * m].reshape(m, 6), flat[6 * m:].reshape(self.n_sheet, 3)
+
     def _root_metrics(self, d: np.ndarray, roots: np.ndarray, trace: np.ndarray,
-                      k: np.ndarray | None = None) -> np.ndarray:
-        """The metric of the fastest tetrahedron around each root, 6 components (smallest
-        ``trace``; a root on a fast endocardial layer gets the layer's, whose front leads).
-        ``k``: per-tetrahedron velocity factors, the tensors being ``k^2 d``
-        (:meth:`solve_scaled`); the traces around the roots are then recomputed as
-        :meth:`solve` would for those tensors, as is the metric: tetrahedra with the same
-        speeds (healthy myocardium: the trace of the metric is the sum of the inverse
-        squared speeds, whatever the fibres) tie up to round-off."""
+                      k: np.ndarray | None = None, d_s: np.ndarray | None = None,
+                      trace_s: np.ndarray | None = None,
+                      k_s: np.ndarray | None = None) -> np.ndarray:
+        """The metric of the fastest element around each root, 6 components (smallest
+        ``trace``): tetrahedra (tensors ``d``), or, if a sheet triangle (``d_s``) is
+        faster, the mean tensor of the sheet triangles around the root (whose front leads;
+        the mean, since they tie, so that the choice does not follow round-off: a rotated
+        mesh gives the same times to 1e-13). ``k``, ``k_s``: velocity factors,
+        the tensors being ``k^2 d`` (:meth:`solve_scaled`); the traces around the roots are
+        then recomputed as :meth:`solve` would for those tensors, as is the metric: elements
+        with the same speeds (healthy myocardium: the trace of the metric is the sum of the
+        inverse squared speeds, whatever the fibres) tie up to round-off."""
         out = np.empty((len(roots), 6))
         for j, r in enumerate(roots):
             around = self._inc[self._inc_ptr[r]:self._inc_ptr[r + 1], 3] // 4
             if k is None:
                 e = 0 if len(d) == 1 else around[np.argmin(trace[around])]
-                de = d[0 if len(d) == 1 else e]
+                de, best = d[0 if len(d) == 1 else e], trace[e]
             else:
-                e = around[np.argmin(_traces(d, k, around))]
-                de = d[0 if len(d) == 1 else e] * k[e] ** 2
+                tr = _traces(d, k, around)
+                e = around[np.argmin(tr)]
+                de, best = d[0 if len(d) == 1 else e] * k[e] ** 2, tr.min()
+            tris = self._sinc[self._sinc_ptr[r]:self._sinc_ptr[r + 1], 2] // 3
+            if len(tris):  # the sheet's mean tensor around the root if a triangle leads
+                tr = trace_s[tris] if k_s is None else _traces(d_s, k_s, tris)
+                if tr.min() < best:
+                    ds = d_s[tris] if k_s is None else d_s[tris] * (k_s[tris] ** 2)[:, None,
+                                                                                   None]
+                    de = ds.mean(axis=0)
             inv = np.linalg.inv(0.5 * (de + de.T))
             out[j] = inv[[0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]]
         return out
 
-    def prepare(self, D) -> None:
+    def _sheet_tensors(self, D_sheet) -> np.ndarray:
+        if D_sheet is None:
+            if self.n_sheet:
+                raise ValueError(f"this solver has a sheet of {self.n_sheet} triangles: "
+                                 "give its tensors D_sheet")
+            return np.zeros((0, 3, 3))
+        d_s = np.ascontiguousarray(D_sheet, dtype=float)
+        if d_s.shape != (self.n_sheet, 3, 3):
+            raise ValueError(f"D_sheet must be (n_sheet={self.n_sheet}, 3, 3), "
+                             f"got {d_s.shape}")
+        return d_s
+
+    def _geometry(self, d, d_s, sq_all, inc_slot, h2, inc_h2, adj_w, trace,
+                  trace_s) -> None:
+        """:func:`_geometry` and :func:`_sheet_geometry` into the given buffers."""
+        sq, sq_s = self._views(sq_all)
+        ok = _geometry(self.points, self.tets, d, self._vol36, self._slot_edge, inc_slot,
+                       self._adj_edge, sq, h2, inc_h2, adj_w, trace)
+        if not ok:
+            raise ValueError("D must be symmetric positive definite in every element")
+        if self.n_sheet:
+            if not _sheet_geometry(self.points, self.sheet, d_s, sq_s, trace_s):
+                raise ValueError("D_sheet must be symmetric positive definite on every "
+                                 "triangle")
+            _fold_sheet(sq_s, self._sheet_edge, self._edge_adj, adj_w)
+
+    def prepare(self, D, D_sheet=None) -> None:
         """Cache the metric geometry of the tensors ``D`` (the healthy ones) for
         :meth:`solve_scaled`.
 
@@ -1030,35 +1193,36 @@ class EikonalSolver:
         D : (m, 3, 3) or (3, 3) float
             Conduction-velocity tensors (mm^2/ms^2), as in :meth:`solve`. Kept by
             reference (not copied): do not modify it in place afterwards.
+        D_sheet : (s, 3, 3) float, optional
+            The sheet's tensors, as in :meth:`solve` (required if the solver has a sheet).
         """
-        m = self.n_tets
-        d = _tensors(D, m)
-        sq, h2, inc_h2 = np.empty((m, 6)), np.empty((m, 4)), np.empty(4 * m)
-        adj_w, trace = np.empty(2 * self.n_edges), np.empty(m)
-        if not _geometry(self.points, self.tets, d, self._vol36, self._slot_edge,
-                         self._inc_slot, self._adj_edge, sq, h2, inc_h2, adj_w, trace):
-            raise ValueError("D must be symmetric positive definite in every element")
-        self._prepared = (d, sq, inc_h2, adj_w, trace)
-        if self._rescale_maps is None:  # mesh only: edge -> slots, slot -> incidence, ...
+        m, ns = self.n_tets, self.n_sheet
+        d, d_s = _tensors(D, m), self._sheet_tensors(D_sheet)
+        sq_all, h2, inc_h2 = np.empty(6 * m + 3 * ns), np.empty((m, 4)), np.empty(4 * m)
+        adj_w, trace, trace_s = np.empty(2 * self.n_edges), np.empty(m), np.empty(ns)
+        self._geometry(d, d_s, sq_all, self._inc_slot, h2, inc_h2, adj_w, trace, trace_s)
+        self._prepared = (d, d_s, sq_all, inc_h2, adj_w, trace, trace_s)
+        if self._rescale_maps is None:  # mesh only: edge -> slots, slot -> incidence
             order = np.argsort(self._slot_edge, kind="stable")
             edge_ptr = np.zeros(self.n_edges + 1, np.int64)
             np.cumsum(np.bincount(self._slot_edge, minlength=self.n_edges), out=edge_ptr[1:])
             tet_inc = np.empty(4 * m, np.int64)
             tet_inc[self._inc_slot] = np.arange(4 * m)
-            edge_adj = np.argsort(self._adj_edge, kind="stable").reshape(-1, 2)
-            self._rescale_maps = (edge_ptr, order.astype(np.int64), tet_inc, edge_adj)
+            self._rescale_maps = (edge_ptr, order.astype(np.int64), tet_inc)
         # the scaled geometry of the last solve_scaled, updated where its factors change
-        self._scaled = (np.ones(m), sq.copy(), inc_h2.copy(), adj_w.copy(), trace.copy())
+        self._scaled = (np.ones(m), np.ones(ns), sq_all.copy(), inc_h2.copy(), adj_w.copy(),
+                        trace.copy(), trace_s.copy())
 
     def solve_scaled(self, k_tet, roots, root_times=0.0, method: str = "fim",
-                     tol: float = 1e-6, max_sweeps: int = 500,
-                     factored: bool = True) -> np.ndarray:
+                     tol: float = 1e-6, max_sweeps: int = 500, factored: bool = True,
+                     k_sheet=None) -> np.ndarray:
         """Activation times (ms) for the prepared tensors with every velocity scaled.
 
-        The same as ``solve(k_tet[:, None, None]**2 * D, ...)`` (to round-off) for the
-        tensors ``D`` of :meth:`prepare`, without recomputing the metric from tensors: the
-        squared metric lengths of tetrahedron ``e`` are the prepared ones over ``k_e^2``
-        and the edge travel times their minimum over the tetrahedra of each edge again.
+        The same as ``solve(k_tet[:, None, None]**2 * D, ..., D_sheet=k_sheet[:, None,
+        None]**2 * D_sheet)`` (to round-off) for the tensors of :meth:`prepare`, without
+        recomputing the metric from tensors: the squared metric lengths of element ``e``
+        are the prepared ones over ``k_e^2`` and the edge travel times their minimum over
+        the elements of each edge again.
 
         Parameters
         ----------
@@ -1067,6 +1231,9 @@ class EikonalSolver:
             slower); None: the prepared tensors themselves (no per-call geometry at all).
         roots, root_times, method, tol, max_sweeps, factored
             As in :meth:`solve`.
+        k_sheet : (s,) float, optional
+            Velocity factor per sheet triangle (required with ``k_tet`` if the solver has
+            a sheet).
 
         Returns
         -------
@@ -1075,26 +1242,37 @@ class EikonalSolver:
         """
         if getattr(self, "_prepared", None) is None:
             raise ValueError("call prepare(D) before solve_scaled")
-        d, sq_h, inc_h2_h, adj_w_h, trace_h = self._prepared
+        d, d_s, sq_h, inc_h2_h, adj_w_h, trace_h, trace_s_h = self._prepared
         roots, root_times = self._check(method, roots, root_times)
         if k_tet is None:
-            return self._run(method, d, roots, root_times, sq_h, inc_h2_h, adj_w_h, trace_h,
-                             self._root_metrics(d, roots, trace_h), tol, max_sweeps,
-                             factored)
-        k = np.ascontiguousarray(k_tet, dtype=float)
-        if k.shape != (self.n_tets,):
-            raise ValueError(f"k_tet must be (n_tets={self.n_tets},), got {k.shape}")
-        if not np.all((k > 0.0) & (k < np.inf)):
-            raise ValueError("k_tet must be positive and finite")
-        last_k, sq, inc_h2, adj_w, trace = self._scaled
-        edge_ptr, edge_slot, tet_inc, edge_adj = self._rescale_maps
-        _rescale(sq_h, inc_h2_h, trace_h, k, last_k, self._slot_edge, edge_ptr, edge_slot,
-                 tet_inc, edge_adj, sq, inc_h2, adj_w, trace)
+            return self._run(method, d, roots, root_times, sq_h, inc_h2_h, adj_w_h,
+                             self._root_metrics(d, roots, trace_h, None, d_s, trace_s_h),
+                             tol, max_sweeps, factored)
+        k = self._factors(k_tet, self.n_tets, "k_tet")
+        if self.n_sheet and k_sheet is None:
+            raise ValueError(f"this solver has a sheet of {self.n_sheet} triangles: give "
+                             "k_sheet with k_tet")
+        k_s = self._factors(np.ones(0) if k_sheet is None else k_sheet, self.n_sheet,
+                            "k_sheet")
+        last_k, last_k_s, sq, inc_h2, adj_w, trace, trace_s = self._scaled
+        edge_ptr, edge_slot, tet_inc = self._rescale_maps
+        _rescale(sq_h, inc_h2_h, trace_h, trace_s_h, k, last_k, k_s, last_k_s,
+                 self._slot_edge, edge_ptr, edge_slot, tet_inc, self._edge_adj, sq, inc_h2,
+                 adj_w, trace, trace_s)
         if method == "graph":
             return _dijkstra(self._adj_ptr, self._adj, adj_w, roots, root_times)
-        root_m = self._root_metrics(d, roots, trace, k)
-        return self._run(method, d, roots, root_times, sq, inc_h2, adj_w, trace, root_m, tol,
-                         max_sweeps, factored)
+        root_m = self._root_metrics(d, roots, trace, k, d_s, trace_s, k_s)
+        return self._run(method, d, roots, root_times, sq, inc_h2, adj_w, root_m, tol,
+                         max_sweeps, factored, trace)
+
+    @staticmethod
+    def _factors(k, size: int, name: str) -> np.ndarray:
+        k = np.ascontiguousarray(k, dtype=float)
+        if k.shape != (size,):
+            raise ValueError(f"{name} must be ({size},), got {k.shape}")
+        if not np.all((k > 0.0) & (k < np.inf)):
+            raise ValueError(f"{name} must be positive and finite")
+        return k
 
     def _check(self, method, roots, root_times):
         if method not in METHODS:
@@ -1107,25 +1285,28 @@ class EikonalSolver:
             raise ValueError("roots must be a non-empty set of node numbers")
         return roots, root_times
 
-    def _run(self, method, d, roots, root_times, sq, inc_h2, adj_w, trace, root_m, tol,
-             max_sweeps, factored) -> np.ndarray:
+    def _run(self, method, d, roots, root_times, sq_all, inc_h2, adj_w, root_m, tol,
+             max_sweeps, factored, trace=None) -> np.ndarray:
         """The solver on a metric geometry (``root_m``: :meth:`_root_metrics`)."""
         if method == "graph":
             return _dijkstra(self._adj_ptr, self._adj, adj_w, roots, root_times)
+        if trace is None:
+            trace = self._prepared[5]
+        sq, sq_s = self._views(sq_all)
         root_trace = root_m[:, 0] + root_m[:, 3] + root_m[:, 5]
         full = root_m[:, [0, 1, 2, 1, 3, 4, 2, 4, 5]].reshape(-1, 3, 3)
         stretch = np.sqrt(np.linalg.eigvalsh(full)[:, -1])
         t, self.last_updates = _fim(self.points, sq, inc_h2, self._ell, self._node_ell,
-                                    self._inc_ptr, self._inc, self._adj_ptr, self._adj, adj_w,
-                                    roots, root_times,
+                                    self._inc_ptr, self._inc, self._sinc_ptr, self._sinc,
+                                    sq_s, self._adj_ptr, self._adj, adj_w, roots, root_times,
                                     _isolated(self._adj_ptr, self._adj, roots), trace,
                                     root_trace, np.ascontiguousarray(self.points[roots]),
                                     root_m, stretch, bool(factored), float(tol),
-                                    int(max_sweeps) * self.n_nodes, _RAY_REACH)
+                                    int(max_sweeps) * self.n_nodes)
         return t
 
     def solve(self, D, roots, root_times=0.0, method: str = "fim", tol: float = 1e-6,
-              max_sweeps: int = 500, factored: bool = True) -> np.ndarray:
+              max_sweeps: int = 500, factored: bool = True, D_sheet=None) -> np.ndarray:
         """Activation times (ms) on this mesh.
 
         Parameters
@@ -1151,6 +1332,10 @@ class EikonalSolver:
         factored : bool
             ``"fim"`` only: the factored face interpolant around isolated roots (default);
             ``False`` for the linear interpolant alone (the first-order local solver).
+        D_sheet : (s, 3, 3) float, optional
+            Tensors of the sheet triangles (required if the solver has a sheet); the
+            travel time along a triangle's edge ``e`` is ``sqrt(e^T D_t^-1 e)``, so only
+            their restriction to the triangle's plane matters.
 
         Returns
         -------
@@ -1158,17 +1343,16 @@ class EikonalSolver:
             Activation times (ms); ``inf`` at nodes not connected to any root.
         """
         roots, root_times = self._check(method, roots, root_times)
-        d = _tensors(D, self.n_tets)
-        if not _geometry(self.points, self.tets, d, self._vol36, self._slot_edge,
-                         self._inc_slot if method == "fim" else self._inc_slot[:0],
-                         self._adj_edge, self._sq, self._h2, self._inc_h2, self._adj_w,
-                         self._trace):
-            raise ValueError("D must be symmetric positive definite in every element")
+        d, d_s = _tensors(D, self.n_tets), self._sheet_tensors(D_sheet)
+        self._geometry(d, d_s, self._sq_all,
+                       self._inc_slot if method == "fim" else self._inc_slot[:0], self._h2,
+                       self._inc_h2, self._adj_w, self._trace, self._trace_s)
         if method == "graph":
             return _dijkstra(self._adj_ptr, self._adj, self._adj_w, roots, root_times)
-        return self._run(method, d, roots, root_times, self._sq, self._inc_h2, self._adj_w,
-                         self._trace, self._root_metrics(d, roots, self._trace), tol,
-                         max_sweeps, factored)
+        return self._run(method, d, roots, root_times, self._sq_all, self._inc_h2,
+                         self._adj_w,
+                         self._root_metrics(d, roots, self._trace, None, d_s, self._trace_s),
+                         tol, max_sweeps, factored, self._trace)
 
 
 def activation_times(points, tets, D, roots, root_times=0.0, method: str = "fim",
@@ -1205,8 +1389,27 @@ def activation_times(points, tets, D, roots, root_times=0.0, method: str = "fim"
 # ----------------------------------------------------------------------------- accuracy
 
 
+def refine_sheet(tris, tets, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sheet triangles ``tris`` of a mesh ``tets`` (``n`` nodes) after
+    :func:`mi_lib.twin.anatomy.refine_uniform`: each into 4 by its edge midpoints (node
+    ``n + `` the edge's index among the mesh's unique edges). Returns the children
+    ``(4 s, 3)`` and the parent of each."""
+    tris = np.asarray(tris, np.int64)
+    tets = np.asarray(tets, np.int64)
+    i, j = tets[:, _EDGE_I], tets[:, _EDGE_J]
+    uniq = np.unique((np.minimum(i, j) * n + np.maximum(i, j)).ravel())
+    a, b = tris[:, _TRI_I], tris[:, _TRI_J]
+    mid = n + np.searchsorted(uniq, np.minimum(a, b) * n + np.maximum(a, b))  # 01, 02, 12
+    v0, v1, v2 = tris.T
+    m01, m02, m12 = mid.T
+    children = np.stack([np.c_[v0, m01, m02], np.c_[m01, v1, m12], np.c_[m02, m12, v2],
+                         np.c_[m01, m12, m02]], axis=1).reshape(-1, 3)
+    return children, np.repeat(np.arange(len(tris)), 4)
+
+
 def reference_error(points, tets, D, roots, root_times=0.0, levels: int = 2,
-                    order: float = 1.0, exclude: int = 1, **solve_kw) -> dict:
+                    order: float = 1.0, exclude: int = 1, sheet=None, D_sheet=None,
+                    **solve_kw) -> dict:
     """Error of the solvers on a mesh against a refined, Richardson-extrapolated reference.
 
     The same problem (each child tetrahedron inherits its parent's ``D``; the roots keep
@@ -1237,6 +1440,9 @@ def reference_error(points, tets, D, roots, root_times=0.0, levels: int = 2,
         Assumed order of convergence of the extrapolation.
     exclude : int
         Nodes within this many edges of a root are left out.
+    sheet, D_sheet
+        A conducting sheet and its tensors (:class:`EikonalSolver`); refined with the mesh
+        (:func:`refine_sheet`, each child triangle with its parent's tensor).
     **solve_kw
         Passed to :meth:`EikonalSolver.solve` (e.g. ``factored``, ``tol``).
 
@@ -1261,9 +1467,11 @@ def reference_error(points, tets, D, roots, root_times=0.0, levels: int = 2,
     n = len(points)
     d = _tensors(D, len(tets))
     roots = np.atleast_1d(np.asarray(roots, np.int64))
-    solver = EikonalSolver(points, tets)
+    solver = EikonalSolver(points, tets, sheet=sheet)
+    tris = solver.sheet
+    d_s = solver._sheet_tensors(D_sheet)
     coarse = {m: solver.solve(d if len(d) > 1 else d[0], roots, root_times, method=m,
-                              **solve_kw) for m in METHODS}
+                              D_sheet=d_s, **solve_kw) for m in METHODS}
     # nodes more than `exclude` edges from every root
     near = np.zeros(n, bool)
     near[roots] = True
@@ -1273,12 +1481,14 @@ def reference_error(points, tets, D, roots, root_times=0.0, levels: int = 2,
     sols = [coarse["fim"]]
     p, t = points, tets
     for _ in range(levels):
+        tris, tri_parent = refine_sheet(tris, t, len(p))
+        d_s = d_s[tri_parent]
         p, t, parent = refine_uniform(p, t)
         if len(d) > 1:
             d = d[parent]
-        sols.append(EikonalSolver(p, t).solve(d if len(d) > 1 else d[0], roots, root_times,
-                                              **solve_kw)[:n].copy())
-    del p, t, d
+        sols.append(EikonalSolver(p, t, sheet=tris).solve(
+            d if len(d) > 1 else d[0], roots, root_times, D_sheet=d_s, **solve_kw)[:n].copy())
+    del p, t, d, d_s
 
     def extrapolate(q):
         return sols[-1] + (sols[-1] - sols[-2]) / (2.0**q - 1.0)

@@ -8,29 +8,28 @@ conduction tensors -> activation times -> pseudo-ECG) in tens of milliseconds.
 Conduction (paper 004 §III-B, after Camps et al. 2021/2024)
 -----------------------------------------------------------
 Orthotropic velocities (mm/ms = m/s): fibre 0.65, sheet (transmural) 0.48, sheet-normal
-0.51. A fast endocardial layer stands for the Purkinje network: a sheet on the
-endocardial surface that conducts at the paper's "dense" 1.5 along the apicobasal
-direction of the wall (the course of the bundle branches and fascicles from the base
-towards the apex) and at its "sparse" 1.0 circumferentially; across the wall it conducts
-at the myocardium's own transmural (sheet) velocity. The subendocardial Purkinje network
-is a fraction of a millimetre thick, thinner than any element, so the model gives it zero
-thickness: its tangential conduction is carried by the tetrahedra with a face on an
-endocardium (:attr:`TwinModel.endo_layer`), whose transmural conduction stays the
-myocardium's. The element thickness of that layer (a fraction of the local edge length)
-then costs little time, and the activation depends little on how the mesh was cut: the
-shipped heart meshed at 2.5, 2.0, 1.5 and 1.0 mm gives healthy QRS durations within 3 ms
-(benchmark ``forward.mesh_convergence``) and activation maps within 3.3, 2.3 and 1.7 % of
-the 1.0 mm one (a node inside a layer element is still reached at the layer's speed along
-the wall, through a depth that shrinks with the edge length). A layer fast across the
-wall too (1.0 m/s) made the first element layer of the wall conduct fast, i.e. a layer
-thickness proportional to the edge length: coarse meshes then conducted faster. The
-paper gives the two speeds as "the sparse and dense endocardial directions" without more
-detail; this reading keeps a fast apex-to-base spread and a slower circumferential one.
-(An isotropic 1.5 layer on the apical two thirds and 1.0 on the basal third, the other
+0.51. A fast endocardial sheet stands for the Purkinje network: it conducts at the paper's
+"dense" 1.5 along the apicobasal direction of the wall (the course of the bundle branches
+and fascicles from the base towards the apex) and at its "sparse" 1.0 circumferentially.
+The subendocardial Purkinje network is a mesh of strands on the endocardial surface, a
+fraction of a millimetre thick, thinner than any element, so the model gives it zero
+thickness: the sheet is the endocardial boundary triangles (:func:`endocardial_sheet`),
+on which the Eikonal solver runs a 2-D update in the sheet's metric beside the 3-D one of
+the tetrahedra (:class:`~mi_lib.twin.eikonal.EikonalSolver`, ``sheet``); every
+tetrahedron conducts as myocardium. No property of the model then depends on how the mesh was cut: the shipped
+heart meshed at 2.5, 2.0, 1.5 and 1.0 mm gives healthy QRS durations within 1.2 ms and
+activation maps within 2.7, 1.9 and 1.5 % of the 1.0 mm one (benchmark
+``forward.mesh_convergence``). (The previous reading, the tetrahedra with a face on an
+endocardium made fast along the wall, gave the layer an element's thickness: 2.2 ms and
+3.3 % apart. Faster across the wall too, it made coarse meshes conduct faster.) The paper
+gives the two speeds as "the sparse and dense endocardial directions" without more detail;
+this reading keeps a fast apex-to-base spread and a slower circumferential one. (An
+isotropic 1.5 layer on the apical two thirds and 1.0 on the basal third, the other
 reading, activates the base late from below and turns the mean QRS axis superior: lead II
 negative.)
-Scar and border zone scale all velocities of their elements (the mean of the node
-factors, so a tetrahedron straddling a boundary gets an intermediate speed).
+Scar and border zone scale all velocities of their elements, tetrahedra and sheet
+triangles (the mean of the node factors, so an element straddling a boundary gets an
+intermediate speed).
 
 Root nodes (Durrer et al., Circulation 41:899, 1970; paper [62])
 ----------------------------------------------------------------
@@ -40,7 +39,7 @@ two RV free wall. Their start times stand for the Purkinje delays from the His b
 (paper: "the delay from the His-bundle through the Purkinje tree normalized by the
 earliest activation"): LV septum first (0 ms), LV anterior and posterior 10-16 ms, RV
 septum 16 ms and RV free wall 26-32 ms, Durrer's order. These delays and the reading of
-the endocardial layer (above) were chosen within their physiological ranges by comparing
+the endocardial sheet (above) were chosen within their physiological ranges by comparing
 the shipped heart's healthy QRS with the real one (duration, and the polarity of each
 lead); notebook 05 shows the comparison lead by lead. They are the model's calibration,
 not a fit per subject.
@@ -230,7 +229,7 @@ class TwinModel:
     root_times: np.ndarray
     electrodes: dict
     lead_fields: np.ndarray
-    endo_layer: np.ndarray
+    sheet: np.ndarray
     frame: tuple[np.ndarray, np.ndarray, np.ndarray]
     cv: dict = field(default_factory=lambda: dict(CV))
     upstroke_ms: float = UPSTROKE_MS
@@ -239,6 +238,7 @@ class TwinModel:
     scar_source: str = "silent"
     solver: object = None
     _healthy: np.ndarray | None = field(default=None, repr=False)
+    _sheet_healthy: np.ndarray | None = field(default=None, repr=False)
     _contrib: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
@@ -261,14 +261,14 @@ class TwinModel:
         k = stiffness_matrix(anatomy.points, anatomy.tets)
         w = lead_fields(anatomy.points, anatomy.tets, np.array([el[e] for e in ELECTRODES]),
                         stiffness=k)
-        endo_node = np.isin(anatomy.surface_class, (3, 4))
-        endo_layer = endo_node[anatomy.tets].sum(axis=1) >= 3  # a face on the endocardium
         frame = local_frame(anatomy, coords)
-        model = cls(anatomy, coords, segments, fibres, r, rt, el, w, endo_layer, frame,
+        sheet = endocardial_sheet(anatomy)
+        model = cls(anatomy, coords, segments, fibres, r, rt, el, w, sheet, frame,
                     dict(CV if cv is None else {**CV, **cv}), upstroke_ms, dt, n_samples,
                     scar_source)
-        model.solver = EikonalSolver(anatomy.points, anatomy.tets)
-        model.solver.prepare(model.tensors())  # every scenario scales these (activation)
+        model.solver = EikonalSolver(anatomy.points, anatomy.tets, sheet=sheet[:, :3])
+        # every scenario scales these (activation)
+        model.solver.prepare(model.tensors(), model.sheet_tensors())
         return model
 
     @property
@@ -276,7 +276,7 @@ class TwinModel:
         return np.arange(self.n_samples) * self.dt
 
     def tensors(self, factor_nodes: np.ndarray | None = None) -> np.ndarray:
-        """Conduction-velocity tensors ``D`` per tetrahedron (mm^2/ms^2).
+        """Conduction-velocity tensors ``D`` of the myocardium per tetrahedron (mm^2/ms^2).
 
         ``factor_nodes`` scales every velocity per node (scar, border zone); a
         tetrahedron takes the mean of its nodes' factors, so its tensor is the healthy
@@ -288,24 +288,45 @@ class TwinModel:
             d = np.zeros((len(f), 3, 3))
             for a, v in ((f, cv["fibre"]), (s, cv["sheet"]), (n, cv["normal"])):
                 d += v**2 * a[:, :, None] * a[:, None, :]
-            layer = self.endo_layer
-            l_dir, c, s_dir = (x[layer] for x in self.frame)
-            d[layer] = (cv["endo_dense"] ** 2 * l_dir[:, :, None] * l_dir[:, None, :]
-                        + cv["endo_sparse"] ** 2 * c[:, :, None] * c[:, None, :]
-                        + cv["sheet"] ** 2 * s_dir[:, :, None] * s_dir[:, None, :])
             self._healthy = d
         if factor_nodes is None:
             return self._healthy
-        k = _tet_means(np.asarray(factor_nodes, float), self.anatomy.tets)
+        k = _means(np.asarray(factor_nodes, float), self.anatomy.tets)
         return self._healthy * (k**2)[:, None, None]
+
+    def sheet_tensors(self, factor_nodes: np.ndarray | None = None) -> np.ndarray:
+        """Tensors of the endocardial sheet per triangle (mm^2/ms^2; module docstring):
+        ``endo_dense`` along the wall's apicobasal direction in the triangle's plane,
+        ``endo_sparse`` across it in the plane, the myocardium's ``sheet`` speed along the
+        normal (which no travel time on the sheet sees). ``factor_nodes`` as in
+        :meth:`tensors`, the mean over the triangle's 3 nodes."""
+        if self._sheet_healthy is None:
+            tri = self.sheet[:, :3]
+            x = self.anatomy.points[tri]
+            normal = np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0])
+            normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+            l_dir = self.frame[0][self.sheet[:, 3]]
+            l_dir = l_dir - np.sum(l_dir * normal, axis=1, keepdims=True) * normal
+            l_dir /= np.linalg.norm(l_dir, axis=1, keepdims=True)
+            c = np.cross(normal, l_dir)
+            cv = self.cv
+            self._sheet_healthy = sum(v**2 * a[:, :, None] * a[:, None, :] for a, v in
+                                      ((l_dir, cv["endo_dense"]), (c, cv["endo_sparse"]),
+                                       (normal, cv["sheet"])))
+        if factor_nodes is None:
+            return self._sheet_healthy
+        k = _means(np.asarray(factor_nodes, float), self.sheet[:, :3])
+        return self._sheet_healthy * (k**2)[:, None, None]
 
     def activation(self, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
         """Tissue labels and activation times (ms) of one scenario."""
         labels = tissue_labels(self.coords, scenario)
-        k = None
+        k = k_sheet = None
         if not scenario.healthy:  # D = k^2 D_healthy, k the mean of the node factors
-            k = _tet_means(cv_factors(labels, scenario), self.anatomy.tets)
-        at = self.solver.solve_scaled(k, self.roots, self.root_times)
+            f = cv_factors(labels, scenario)
+            k = _means(f, self.anatomy.tets)
+            k_sheet = _means(f, self.sheet[:, :3])
+        at = self.solver.solve_scaled(k, self.roots, self.root_times, k_sheet=k_sheet)
         return labels, at
 
     def scar_lead_fields(self, labels: np.ndarray) -> np.ndarray:
@@ -352,16 +373,34 @@ class TwinModel:
                 "activation_duration": float(excitable.max() + 2.0 * self.upstroke_ms)}
 
 
-
-
 @nb.njit(cache=True)
-def _tet_means(values, tets):
-    """The mean of the node ``values`` over the 4 nodes of every tetrahedron."""
-    out = np.empty(tets.shape[0])
-    for e in range(tets.shape[0]):
-        out[e] = 0.25 * (values[tets[e, 0]] + values[tets[e, 1]] + values[tets[e, 2]]
-                         + values[tets[e, 3]])
+def _means(values, cells):
+    """The mean of the node ``values`` over the nodes of every cell (tetrahedron,
+    triangle)."""
+    out = np.empty(cells.shape[0])
+    w = 1.0 / cells.shape[1]
+    for e in range(cells.shape[0]):
+        acc = 0.0
+        for j in range(cells.shape[1]):
+            acc += values[cells[e, j]]
+        out[e] = w * acc
     return out
+
+
+def endocardial_sheet(anatomy: Anatomy) -> np.ndarray:
+    """The boundary triangles of the endocardia (all three nodes of class LV or RV
+    endocardium), ``(s, 4)``: three nodes, outward winding, and the tetrahedron they bound
+    (whose frame orients the sheet's conduction)."""
+    tets = anatomy.tets
+    local = np.array([[1, 2, 3], [0, 3, 2], [0, 1, 3], [0, 2, 1]])
+    faces = tets[:, local].reshape(-1, 3)
+    owner = np.repeat(np.arange(len(tets)), 4)
+    _, idx, counts = np.unique(np.sort(faces, axis=1), axis=0, return_index=True,
+                               return_counts=True)
+    idx = idx[counts == 1]
+    endo = np.isin(anatomy.surface_class, (3, 4))
+    idx = idx[endo[faces[idx]].all(axis=1)]
+    return np.column_stack([faces[idx], owner[idx]])
 
 
 @nb.njit(cache=True)
