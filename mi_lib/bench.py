@@ -227,7 +227,7 @@ def _forward_mesh_convergence(runs: int) -> dict:
 @benchmark("eikonal.relative_error")
 def _eikonal_relative_error(runs: int) -> dict:
     """Mean relative error of the Eikonal solver on the shipped heart (2 mm) with the
-    forward model's healthy conduction (fibres, endocardial layer, seven roots) against
+    forward model's healthy conduction (fibres, endocardial sheet, seven roots) against
     the same problem solved on the mesh refined twice (64x the tetrahedra) and
     Richardson-extrapolated (:func:`mi_lib.twin.eikonal.reference_error`). Deterministic:
     one run; the "times" are the error (a fraction), with the graph solver's beside it."""

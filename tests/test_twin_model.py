@@ -211,10 +211,11 @@ def test_slower_tissue_never_activates_earlier(model):
     base = model.simulate(SCENARIOS[0])
     fast = model.simulate(get_scenario("lateral_transmural"))
     slow = model.simulate(get_scenario("lateral_transmural_slow"))
-    # the Eikonal solution is monotone in the speeds; 0.25 ms allows for the causal local
-    # solver, an upper bound of the FIM fixed point in tetrahedra with obtuse metric
-    # angles (the endocardial layer is 3:1 anisotropic across the wall; mi_lib.twin.eikonal)
-    # -- far below the 2 ms upstroke
+    # the Eikonal solution is monotone in the speeds, the discrete one to its discretisation
+    # error: 0.25 ms allows for the causal local solver (an upper bound of the FIM fixed
+    # point in tetrahedra with obtuse metric angles) and the factored interpolant, whose
+    # cone changes with the speeds at the roots (measured 0.22 ms here; 0.41 ms at worst
+    # over the 17 scenarios) -- far below the 2 ms upstroke
     assert np.all(fast["at"] >= base["at"] - 0.25)
     assert np.all(slow["at"] >= fast["at"] - 0.25)
     scar = fast["labels"] == SCAR

@@ -332,14 +332,15 @@ def pseudo_ecg_direct(at, lead_fields, t, upstroke_width: float = 1.0, *,
 
 @nb.njit(cache=True)
 def _histogram(pos, w, n_bins):
-    """Weights ``w`` (n_e, n) binned at fractional bin positions ``pos`` (n,).
+    """Weights ``w`` (n, n_e: node-major, each node's weights in a row) binned at
+    fractional bin positions ``pos`` (n,).
 
     Each weight is spread over bins ``j-1 .. j+2`` (``j = floor(pos)``) by the cubic
     Lagrange weights of the nodes -1, 0, 1, 2 at ``f = pos - j``. Positions past
     ``n_bins - 3`` are dropped (never activated in the window), those before bin 1 are
     clamped to it (activated before the window).
     """
-    n_e, n = w.shape
+    n, n_e = w.shape
     hist = np.zeros((n_bins, n_e))  # bins x electrodes: each node writes 4 x n_e in a row
     for i in range(n):
         p = pos[i]
@@ -354,7 +355,7 @@ def _histogram(pos, w, n_bins):
         l2 = -fm * f * f2 / 2.0
         l3 = fm * f * f1 / 6.0
         for e in range(n_e):
-            v = w[e, i]
+            v = w[i, e]
             hist[j - 1, e] += l0 * v
             hist[j, e] += l1 * v
             hist[j + 1, e] += l2 * v
@@ -412,7 +413,9 @@ def pseudo_ecg(at, lead_fields, t, upstroke_width: float = 1.0, *, v_rest: float
     u0 = t[0] - pad * h                                       # time of bin 0
 
     # histogram: each node's weight spread over bins j-1..j+2 (cubic Lagrange in at)
-    hist = _histogram((at - u0) / h, np.ascontiguousarray(w, dtype=np.float64), n_bins)
+    # node-major weights (no copy for the transposed view of a node-major array, as
+    # TwinModel keeps its lead fields)
+    hist = _histogram((at - u0) / h, np.ascontiguousarray(w.T), n_bins)
 
     # phi(u_m) = sum_j hist[j] s((m - j) h) = cumsum(hist * d)[m + kk], d = diff of s
     lags = np.arange(-kk - 1, kk + 1) * h

@@ -261,6 +261,7 @@ class TwinModel:
         k = stiffness_matrix(anatomy.points, anatomy.tets)
         w = lead_fields(anatomy.points, anatomy.tets, np.array([el[e] for e in ELECTRODES]),
                         stiffness=k)
+        w = np.ascontiguousarray(w.T).T  # node-major in memory (pseudo_ecg, scar_lead_fields)
         frame = local_frame(anatomy, coords)
         sheet = endocardial_sheet(anatomy)
         model = cls(anatomy, coords, segments, fibres, r, rt, el, w, sheet, frame,
@@ -347,7 +348,9 @@ class TwinModel:
             g = 1.0 / np.linalg.norm(self.anatomy.points[:, None, :] - el[None], axis=2)
             grad_g = np.einsum("kai,kae->kie", grads, g[tets])               # (m, 3, n_el)
             self._contrib = np.einsum("kai,kie->kae", grads * vol[:, None, None], grad_g)
-        return _add_contributions(self.lead_fields, self.anatomy.tets, scar, self._contrib)
+        w = self.lead_fields.T.copy()  # node-major: each node's weights in a row
+        _add_contributions(w, self.anatomy.tets, scar, self._contrib)
+        return w.T
 
     def ecg(self, at: np.ndarray, labels: np.ndarray | None = None,
             scar_source: str | None = None) -> np.ndarray:
@@ -404,19 +407,16 @@ def endocardial_sheet(anatomy: Anatomy) -> np.ndarray:
 
 
 @nb.njit(cache=True)
-def _add_contributions(lead_fields, tets, scar, contrib):
-    """``lead_fields`` plus ``contrib[k, a, e]`` at node ``tets[k, a]`` of electrode ``e``
-    for every tetrahedron ``k`` with a ``scar`` node (a copy;
-    :meth:`TwinModel.scar_lead_fields`)."""
-    w = lead_fields.copy()
+def _add_contributions(w, tets, scar, contrib):
+    """Add ``contrib[k, a, e]`` to ``w[tets[k, a], e]`` (node-major lead fields, in place)
+    for every tetrahedron ``k`` with a ``scar`` node (:meth:`TwinModel.scar_lead_fields`)."""
     for k in range(tets.shape[0]):
         if not (scar[tets[k, 0]] or scar[tets[k, 1]] or scar[tets[k, 2]] or scar[tets[k, 3]]):
             continue
         for a in range(4):
             node = tets[k, a]
-            for e in range(w.shape[0]):
-                w[e, node] += contrib[k, a, e]
-    return w
+            for e in range(w.shape[1]):
+                w[node, e] += contrib[k, a, e]
 
 
 def check_scar_source(value) -> str:
