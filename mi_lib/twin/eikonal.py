@@ -107,8 +107,8 @@ nodes more than one edge from a root; mean relative errors):
   order 0.94, the reference within 0.06 % of the closed form; without the sheet 52 %;
 * the shipped heart at 2 mm with the conduction of the forward model
   (:mod:`mi_lib.twin.model`: fibres, the endocardial sheet -- 1.5 apicobasal, 1.0
-  circumferential -- 7 roots at 0-32 ms), healthy: ``"fim"`` 0.82 % (0.39 % and 0.20 %
-  after one and two refinements, observed order 1.2-1.5), ``"graph"`` 6-7 %; with a
+  circumferential -- 7 roots at 0-32 ms), healthy: ``"fim"`` 0.82 % (0.33 ms mean; 0.37 % and
+  0.19 % after one and two refinements, observed order 1.47), ``"graph"`` 7.0 %; with a
   transmural septal infarct (roots in the scar) 0.78 %, ``"graph"`` 6.1 % (benchmark
   ``eikonal.relative_error``). The earlier model, whose endocardial layer was the
   tetrahedra with a face on an endocardium (3:1 anisotropic across the wall, in elements

@@ -17,7 +17,7 @@ thickness: the sheet is the endocardial boundary triangles (:func:`endocardial_s
 on which the Eikonal solver runs a 2-D update in the sheet's metric beside the 3-D one of
 the tetrahedra (:class:`~mi_lib.twin.eikonal.EikonalSolver`, ``sheet``); every
 tetrahedron conducts as myocardium. No property of the model then depends on how the mesh was cut: the shipped
-heart meshed at 2.5, 2.0, 1.5 and 1.0 mm gives healthy QRS durations within 1.2 ms and
+heart meshed at 2.5, 2.0, 1.5 and 1.0 mm gives healthy QRS durations within 1.4 ms and
 activation maps within 2.7, 1.9 and 1.5 % of the 1.0 mm one (benchmark
 ``forward.mesh_convergence``). (The previous reading, the tetrahedra with a face on an
 endocardium made fast along the wall, gave the layer an element's thickness: 2.2 ms and
