@@ -109,7 +109,7 @@ nodes more than one edge from a root; mean relative errors):
   (:mod:`mi_lib.twin.model`: fibres, the endocardial sheet -- 1.5 apicobasal, 1.0
   circumferential -- 7 roots at 0-32 ms), healthy: ``"fim"`` 0.82 % (0.33 ms mean; 0.37 % and
   0.19 % after one and two refinements, observed order 1.47), ``"graph"`` 7.0 %; with a
-  transmural septal infarct (roots in the scar) 0.78 %, ``"graph"`` 6.1 % (benchmark
+  transmural septal infarct (roots in the scar) 0.76 %, ``"graph"`` 6.1 % (benchmark
   ``eikonal.relative_error``). The earlier model, whose endocardial layer was the
   tetrahedra with a face on an endocardium (3:1 anisotropic across the wall, in elements
   not aligned with it: obtuse metric angles, where the causal update is an upper bound),
