@@ -28,14 +28,14 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## create .venv and install the project (torch 2.13.0 CPU build pinned)
 
 reports: $(STAMP) ## execute every notebook into reports/<profile>/ as HTML + index.html
-	$(PY) -m mi_lib.reports --profile $(PROFILE)
+	$(PY) -m mi_lib.core.reports --profile $(PROFILE)
 
 test: $(STAMP) ## unit tests + every notebook at the smoke profile (nbval-lax), in parallel
 	MI_PROFILE=smoke OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadscope \
 		--nbval-lax --nbval-current-env -p no:cacheprovider tests notebooks
 
 bench: $(STAMP) ## run the benchmarks into reports/bench/benchmarks.json
-	$(PY) -m mi_lib.bench
+	$(PY) -m mi_lib.core.bench
 
 lab: $(STAMP) ## JupyterLab on the project's kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -1,15 +1,19 @@
 """mi_lib: the thin, tested library behind the project's notebooks.
 
-Pipeline A (virtual populations of infarcts, paper 000):
-    :mod:`mi_lib.cohort`     LGE cohort I/O, validation and the synthetic cohort generator
-    :mod:`mi_lib.reference`  LV coordinates, transport to the reference anatomy, alignment
+One package per pipeline and one for what they share; each package's ``__init__`` is its
+public API.
 
-Shared pieces:
-    :mod:`mi_lib.config`     profiles and project paths
-    :mod:`mi_lib.store`      atomic writes of products
-    :mod:`mi_lib.plotting`   figures (never computes science)
-    :mod:`mi_lib.reports`    executes the notebooks into HTML reports
-    :mod:`mi_lib.bench`      the benchmarks of ``make bench``
+:mod:`mi_lib.core`
+    Profiles and run paths, atomic product writes, product readers and builders, the
+    resumable Dask campaign runner, the HTML reports and the benchmarks.
+:mod:`mi_lib.population`
+    Pipeline A, virtual populations of infarcts (paper 000, notebooks 01-04): LGE cohorts,
+    the reference anatomy and transport, the stochastic infarct models, divergences,
+    CMA-ES personalization, manifold analysis and their figures.
+:mod:`mi_lib.twin`
+    Pipeline B, the digital twin's forward model (paper 004, notebooks 05-06): meshes,
+    biventricular coordinates and fibres, infarct scenarios, Eikonal activation, the
+    pseudo-ECG, the virtual cohort, QRS criteria and the sensitivity product.
 """
 
 __version__ = "0.1.0"

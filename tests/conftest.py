@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mi_lib.cohort import SyntheticCohortSpec, synthesize_cohort
+from mi_lib.population.lge import SyntheticCohortSpec, synthesize_cohort
 
 
 def _mirrored_pair_cohort(factory, handedness):

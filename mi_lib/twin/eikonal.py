@@ -106,7 +106,7 @@ nodes more than one edge from a root; mean relative errors):
   the bulk: head waves; closed form): ``"fim"`` 0.29 % (0.15 % refined once), observed
   order 0.94, the reference within 0.06 % of the closed form; without the sheet 52 %;
 * the shipped heart at 2 mm with the conduction of the forward model
-  (:mod:`mi_lib.twin.model`: fibres, the endocardial sheet -- 1.5 apicobasal, 1.0
+  (:mod:`mi_lib.twin.forward`: fibres, the endocardial sheet -- 1.5 apicobasal, 1.0
   circumferential -- 7 roots at 0-32 ms), healthy: ``"fim"`` 0.82 % (0.33 ms mean; 0.37 % and
   0.19 % after one and two refinements, observed order 1.47), ``"graph"`` 7.0 %; with a
   transmural septal infarct (roots in the scar) 0.76 %, ``"graph"`` 6.1 % (benchmark
@@ -1036,7 +1036,7 @@ class EikonalSolver:
         updated from the opposite edge of each of its triangles, in the triangle's metric,
         and an edge of the sheet takes the smaller of its travel times through the
         tetrahedra and along the sheet. The subendocardial Purkinje network is such a sheet
-        (:mod:`mi_lib.twin.model`): thinner than any element, so no element layer stands
+        (:mod:`mi_lib.twin.forward`): thinner than any element, so no element layer stands
         for it and the mesh's cut changes nothing.
 
     Attributes
@@ -1458,7 +1458,7 @@ def reference_error(points, tets, D, roots, root_times=0.0, levels: int = 2,
         ``levels``; ``nodes``: the number of nodes averaged over; ``reference``: ``T_ref``
         at the coarse nodes.
     """
-    from mi_lib.twin.anatomy import refine_uniform
+    from .anatomy import refine_uniform
 
     if levels < 1:
         raise ValueError("levels must be >= 1")

@@ -3,7 +3,7 @@
 3-D views are rendered off-screen (``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow`` on
 machines without a display) into images that matplotlib lays out, so the notebooks'
 HTML reports embed plain PNGs. Hearts are shown in the body frame of
-:func:`mi_lib.twin.model.body_rotation` (x left, y posterior, z superior), so "anterior"
+:func:`mi_lib.twin.forward.body_rotation` (x left, y posterior, z superior), so "anterior"
 means the view of a clinician facing the patient.
 """
 
@@ -15,7 +15,7 @@ from matplotlib.patches import Wedge
 
 from .coordinates import AHA_NAMES
 from .ecg import LEADS
-from .model import TwinModel, body_rotation
+from .forward import TwinModel, body_rotation
 
 #: camera direction (from the heart towards the camera) and view-up, body frame
 VIEWS = {

@@ -1,0 +1,291 @@
+"""Benchmarks of ``make bench``, written to ``reports/bench/benchmarks.json``.
+
+Each benchmark has a setup (not timed) and a timed call, repeated ``runs`` times; the
+file records the machine, the commit, the settings and the median, min and max.
+Timings live here, never in test assertions.
+
+Usage: ``python -m mi_lib.core.bench [--only NAME ...] [--runs N]``. With ``--only`` the
+other entries already in the file are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .config import project_root, settings
+from .store import write_json
+
+BENCHMARKS: dict[str, Callable[[int], dict]] = {}
+
+
+def benchmark(name: str):
+    """Register ``func(runs) -> dict(times, unit, settings)`` under ``name``."""
+    def wrap(func):
+        BENCHMARKS[name] = func
+        return func
+    return wrap
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor() or "unknown"
+    mem = None
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        mem = round(pages / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    import numpy as np
+
+    return {"cores": os.cpu_count(), "cpu_model": cpu, "memory_gib": mem,
+            "platform": platform.platform(), "python": platform.python_version(),
+            "numpy": np.__version__}
+
+
+def _time(func, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+@benchmark("preprocessing.cohort")
+def _preprocessing_cohort(runs: int) -> dict:
+    """Notebook 01's computation on the default standard cohort: validate the cohort,
+    compute coordinates, transport every subject and align the territories."""
+    from mi_lib.population.lge import SyntheticCohortSpec, open_cohort, synthesize_cohort
+    from mi_lib.population.reference import ReferenceAnatomy, build_population
+
+    counts = settings("standard")["cohort"]["territory_counts"]
+    n_jobs = settings("standard")["n_jobs"]
+    with tempfile.TemporaryDirectory() as tmp:
+        synthesize_cohort(tmp, SyntheticCohortSpec(territory_counts=counts, seed=0))
+        reference = ReferenceAnatomy()
+
+        def run():
+            cohort = open_cohort(tmp)
+            cohort.validate()
+            build_population(cohort, reference, n_jobs=n_jobs, progress=False)
+
+        times = _time(run, runs)
+    return {"times": times, "unit": "s",
+            "settings": {"subjects": sum(counts.values()), "upsample": 4, "n_jobs": n_jobs,
+                         "reference": "80x80x21, radii 21/35 px"}}
+
+
+def _standard_population():
+    """The standard-profile population (built once under ``data/derived/bench``)."""
+    from .config import RunPaths
+    from .products import population
+
+    return population(RunPaths("bench"), "standard", progress=False)
+
+
+def _personalization_runs(runs: int, max_generations: int | None, window: int | None):
+    """Paper-settings CMA-ES runs (2D, KL) of both models; returns per-model results."""
+    from mi_lib.population.models import Domain, make_model
+    from mi_lib.population.personalization import CMASettings, personalize
+
+    pop = _standard_population()
+    domain = Domain.from_population(pop, 2)
+    real = domain.real_samples(pop)
+    kw = {"energy_threshold": None}
+    if max_generations:
+        kw.update(max_generations=max_generations, window=window)
+    out = {}
+    for name in ("iterative", "elliptical"):
+        model = make_model(name, domain)
+        personalize(model, real, CMASettings(max_generations=2, n_final=1), progress=False)  # compile
+        out[name] = [personalize(model, real, CMASettings(seed=r, **kw), "kl", progress=False)
+                     for r in range(runs)]
+    return out, len(real), domain.n_voxels
+
+
+@benchmark("personalization.generation")
+def _personalization_generation(runs: int) -> dict:
+    """One CMA-ES generation at the paper's settings in 2D: 100 candidates x 100
+    synthetic infarcts against the 123 real ones (generate, distances, KL, update);
+    the first 30 generations of each model's run, pooled."""
+    results, n_real, n_vox = _personalization_runs(runs, 30, 1000)
+    times = [t for res in results.values() for r in res for t in r.history["seconds"]]
+    per_model = {name: statistics.median([t for r in res for t in r.history["seconds"]])
+                 for name, res in results.items()}
+    return {"times": times, "unit": "s",
+            "settings": {"popsize": 100, "mu": 15, "n_synthetic": 100, "n_real": n_real,
+                         "myocardial_pixels": n_vox, "dims": 2, "divergence": "kl",
+                         "generations_timed_per_model": 30 * runs,
+                         "median_per_model_s": per_model}}
+
+
+@benchmark("personalization.run")
+def _personalization_run(runs: int) -> dict:
+    """A whole personalization at the paper's settings in 2D (KL, up to 500
+    generations, stagnation stop), both models; one time per model and seed."""
+    results, n_real, n_vox = _personalization_runs(runs, None, None)
+    times = [r.seconds for res in results.values() for r in res]
+    return {"times": times, "unit": "s",
+            "settings": {"popsize": 100, "mu": 15, "n_synthetic": 100, "n_real": n_real,
+                         "myocardial_pixels": n_vox, "dims": 2, "divergence": "kl",
+                         "max_generations": 500,
+                         "generations": {name: [r.n_generations for r in res]
+                                         for name, res in results.items()},
+                         "stop_reasons": {name: [r.stop_reason for r in res]
+                                          for name, res in results.items()},
+                         "seconds": {name: [round(r.seconds, 2) for r in res]
+                                     for name, res in results.items()}}}
+
+
+def _shipped_heart_model():
+    """The digital twin of the shipped heart at the default resolution (not timed)."""
+    from mi_lib.twin.anatomy import load_anatomy
+    from mi_lib.twin.forward import TwinModel
+
+    heart = load_anatomy(project_root() / "data" / "raw" / "anatomy" / "kit_geo1")
+    return TwinModel.build(heart)
+
+
+@benchmark("qrs.simulation")
+def _qrs_simulation(runs: int) -> dict:
+    """One QRS on the shipped heart (2 mm): tissue labels, conduction tensors, Eikonal
+    activation and the 8-lead pseudo-ECG; every scenario ``runs`` times, one thread."""
+    from threadpoolctl import threadpool_limits
+
+    from mi_lib.twin.scenarios import SCENARIOS
+
+    model = _shipped_heart_model()
+    model.simulate(SCENARIOS[-1])  # compile, build the scar lead-field cache
+    times = []
+    with threadpool_limits(1):
+        for _ in range(runs):
+            for sc in SCENARIOS:
+                start = time.perf_counter()
+                model.simulate(sc)
+                times.append(time.perf_counter() - start)
+    return {"times": times, "unit": "s",
+            "settings": {"nodes": model.anatomy.n_nodes, "tets": model.anatomy.n_tets,
+                         "edge_length_mm": 2.0, "scenarios": len(SCENARIOS), "threads": 1,
+                         "samples": model.n_samples, "dt_ms": model.dt}}
+
+
+@benchmark("cohort.campaign")
+def _cohort_campaign(runs: int) -> dict:
+    """The standard cohort (49 subjects over the two shipped hearts x 18 scenarios) from
+    scratch on a local Dask cluster of 2 single-threaded workers: meshing, shape variation,
+    per-subject model building, every simulation (both readings of the scar), and the zarr
+    product, as notebook 05 builds it (:func:`mi_lib.twin.virtual_cohort.simulation_settings`).
+    At most 2 runs (each takes minutes)."""
+    from mi_lib.twin.virtual_cohort import run_simulations, simulation_settings
+
+    from .config import RunPaths
+
+    campaign = simulation_settings(RunPaths("bench"), "standard")
+    specs = campaign.specs()
+    times = []
+    for _ in range(max(1, min(runs, 2))):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            run_simulations(specs, Path(tmp) / "simulations.zarr", list(campaign.scenarios),
+                            n_workers=2, model_options=campaign.model_options,
+                            seed=campaign.seed, progress=False)
+            times.append(time.perf_counter() - start)
+    return {"times": times, "unit": "s",
+            "settings": {"subjects": len(specs), "scenarios": len(campaign.scenarios),
+                         "simulations": len(specs) * len(campaign.scenarios),
+                         "sources": [Path(s).name for s in campaign.sources],
+                         "workers": 2, "threads_per_worker": 1}}
+
+
+@benchmark("forward.mesh_convergence")
+def _forward_mesh_convergence(runs: int) -> dict:
+    """The shipped heart meshed at 2.5, 2.0, 1.5 and 1.0 mm, healthy: QRS duration on
+    the signal and activation map against the 1.0 mm one
+    (:func:`mi_lib.twin.forward.mesh_convergence`). Deterministic: one run; the "time" is
+    the largest QRS difference between resolutions (ms)."""
+    from mi_lib.twin.forward import mesh_convergence
+
+    res = mesh_convergence(project_root() / "data" / "raw" / "anatomy" / "kit_geo1")
+    return {"times": [res["max_qrs_diff_ms"]], "unit": "ms",
+            "settings": {k: v for k, v in res.items() if k != "max_qrs_diff_ms"}}
+
+
+@benchmark("eikonal.relative_error")
+def _eikonal_relative_error(runs: int) -> dict:
+    """Mean relative error of the Eikonal solver on the shipped heart (2 mm) with the
+    forward model's healthy conduction (fibres, endocardial sheet, seven roots) against
+    the same problem solved on the mesh refined twice (64x the tetrahedra) and
+    Richardson-extrapolated (:func:`mi_lib.twin.eikonal.reference_error`). Deterministic:
+    one run; the "times" are the error (a fraction), with the graph solver's beside it."""
+    from mi_lib.twin.eikonal import reference_error
+
+    model = _shipped_heart_model()
+    res = reference_error(model.anatomy.points, model.anatomy.tets, model.tensors(),
+                          model.roots, model.root_times, levels=2, sheet=model.sheet[:, :3],
+                          D_sheet=model.sheet_tensors())
+    return {"times": [float(res["fim"])], "unit": "fraction",
+            "settings": {"nodes": model.anatomy.n_nodes, "tets": model.anatomy.n_tets,
+                         "reference": "uniform refinement x2 and x4, Richardson (order "
+                                      f"{res['order']})",
+                         "observed_order": float(res["observed_order"]),
+                         "graph_relative_error": float(res["graph"]),
+                         "fim_max_relative_error": float(res["fim_max"]),
+                         "fim_mean_abs_ms": float(res["fim_abs_ms"]),
+                         "graph_mean_abs_ms": float(res["graph_abs_ms"]),
+                         "fim_relative_error_per_level": [float(x) for x in res["fim_levels"]],
+                         "nodes_averaged": int(res["nodes"])}}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", default=None, help="benchmark names to run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    from .reports import git_commit
+
+    root = project_root()
+    out = args.out or root / "reports" / "bench" / "benchmarks.json"
+    names = args.only or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    previous = {}
+    if args.only and out.is_file():
+        previous = {b["name"]: b for b in json.loads(out.read_text()).get("benchmarks", [])}
+    results = dict(previous)
+    for name in names:
+        print(f"[bench] {name} ({args.runs} runs) ...", flush=True)
+        res = BENCHMARKS[name](args.runs)
+        times = res.pop("times")
+        entry = {"name": name, "median": statistics.median(times), "min": min(times),
+                 "max": max(times), "unit": res.get("unit", "s"), "runs": len(times),
+                 "settings": res.get("settings", {})}
+        entry.update({k: v for k, v in res.items() if k not in ("unit", "settings")})
+        results[name] = entry
+        print(f"[bench] {name}: median {entry['median']:.3f} {entry['unit']} "
+              f"(min {entry['min']:.3f}, max {entry['max']:.3f})", flush=True)
+    write_json(out, {"machine": machine(), "commit": git_commit(root),
+                     "benchmarks": list(results.values())})
+    print(f"[bench] wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
