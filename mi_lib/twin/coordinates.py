@@ -65,12 +65,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from .anatomy import Anatomy, AnatomyError, unique_edges
-from .ecg import stiffness_matrix, tet_gradients
 from .eikonal import activation_times
+from .fem import node_gradients, solve_laplace, stiffness_matrix
 
 #: ``ab`` limits of the AHA levels: apex cap below the first; apical, mid, basal thirds.
 AHA_LEVELS = (0.15, 0.15 + 0.85 / 3, 0.15 + 2 * 0.85 / 3)
@@ -124,41 +122,6 @@ class Coordinates:
     def as_array(self) -> np.ndarray:
         """``(n, 4)`` float32 array of (tm, ab, rt, tv)."""
         return np.column_stack([self.tm, self.ab, self.rt, self.tv]).astype(np.float32)
-
-
-# ----------------------------------------------------------------------------- solvers
-
-
-def solve_laplace(stiffness: sp.spmatrix, fixed: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """P1 Laplace solution with Dirichlet values on ``fixed`` nodes, zero flux elsewhere.
-
-    Solves ``K_ff u_f = -K_fd u_d`` for the free nodes ``f`` (sparse LU). ``fixed`` is a
-    boolean mask or index array; ``values`` the prescribed values (same length as the
-    fixed nodes, in node order, or a scalar).
-    """
-    k = sp.csr_matrix(stiffness)
-    n = k.shape[0]
-    mask = np.zeros(n, bool)
-    mask[fixed] = True
-    u = np.zeros(n)
-    u[mask] = np.broadcast_to(np.asarray(values, float), (int(mask.sum()),))
-    free = ~mask
-    kff = k[free][:, free].tocsc()
-    rhs = -(k[free][:, mask] @ u[mask])
-    u[free] = spla.splu(kff).solve(rhs)
-    return u
-
-
-def node_gradients(points, tets, values) -> np.ndarray:
-    """Volume-weighted average of the element gradients of a P1 field at the nodes."""
-    grads, vol = tet_gradients(points, tets)
-    g = np.einsum("kai,ka->ki", grads, np.asarray(values, float)[tets])
-    out = np.zeros((len(points), 3))
-    w = np.zeros(len(points))
-    for a in range(4):
-        np.add.at(out, tets[:, a], g * vol[:, None])
-        np.add.at(w, tets[:, a], vol)
-    return out / np.maximum(w, 1e-300)[:, None]
 
 
 def _unit(v, fallback=None):

@@ -10,7 +10,7 @@ With linear (P1) finite elements on the tetrahedra and nodal values of ``Vm`` an
     phi_e(t) = - Vm(t)^T K g_e = w_e . Vm(t),     w_e = - K g_e  (the lead field),
 
 where ``K`` is the P1 stiffness (Laplacian) matrix, ``K_ij = int grad N_i . grad N_j dV``
-(:func:`stiffness_matrix`). ``w_e`` depends on the anatomy and the electrode only, so it is
+(:func:`mi_lib.twin.fem.stiffness_matrix`). ``w_e`` depends on the anatomy and the electrode only, so it is
 computed once per anatomy (:func:`lead_fields`); a simulation then costs one weighted sum
 per electrode and time.
 
@@ -55,7 +55,7 @@ import scipy.sparse as sp
 from scipy.signal import fftconvolve
 from scipy.special import expit
 
-from .anatomy import signed_volumes
+from .fem import _check_mesh, stiffness_matrix
 
 LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 """Names of the 8 leads returned by :func:`leads_from_electrodes`, in order."""
@@ -66,144 +66,7 @@ ELECTRODES = ("RA", "LA", "LL", "RL", "V1", "V2", "V3", "V4", "V5", "V6")
 _SETTLE = 8.0  # the logistic is settled to exp(-4 * 8) ~ 1e-14 beyond |tau| = 8 width
 
 
-# --------------------------------------------------------------------------- mesh
-
-def _check_mesh(points, tets) -> tuple[np.ndarray, np.ndarray]:
-    points = np.asarray(points, dtype=np.float64)
-    tets = np.asarray(tets)
-    if points.ndim != 2 or points.shape[1] != 3:
-        raise ValueError(f"points must be (n, 3), got {points.shape}")
-    if tets.ndim != 2 or tets.shape[1] != 4:
-        raise ValueError(f"tets must be (m, 4), got {tets.shape}")
-    if not np.issubdtype(tets.dtype, np.integer):
-        raise ValueError(f"tets must hold integer node indices, got dtype {tets.dtype}")
-    tets = tets.astype(np.int64, copy=False)
-    if tets.size and (tets.min() < 0 or tets.max() >= len(points)):
-        raise ValueError(f"tets index nodes outside 0..{len(points) - 1}")
-    return points, tets
-
-
-def _edges(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    """Edge matrices ``E[k] = [p1 - p0; p2 - p0; p3 - p0]`` (rows), (m, 3, 3) mm."""
-    p = points[tets]
-    return p[:, 1:, :] - p[:, :1, :]
-
-
-def tet_volumes(points, tets) -> np.ndarray:
-    """Signed volumes of the tetrahedra.
-
-    Parameters
-    ----------
-    points : (n, 3) float array, mm
-    tets : (m, 4) int array
-        Node indices of each tetrahedron.
-
-    Returns
-    -------
-    (m,) float array, mm^3
-        ``det([p1 - p0, p2 - p0, p3 - p0]) / 6``: positive for a right-handed
-        (positively oriented) tetrahedron, negative for an inverted one.
-    """
-    points, tets = _check_mesh(points, tets)
-    return signed_volumes(points, tets)
-
-
-def reorient_tets(points, tets) -> np.ndarray:
-    """Tetrahedra with the inverted ones (negative signed volume) fixed.
-
-    Swaps the last two nodes of every tetrahedron with a negative signed volume.
-
-    Parameters
-    ----------
-    points : (n, 3) float array, mm
-    tets : (m, 4) int array
-
-    Returns
-    -------
-    (m, 4) int64 array
-        A copy of ``tets``, all positively oriented (degenerate ones are left as they are).
-    """
-    points, tets = _check_mesh(points, tets)
-    out = tets.copy()
-    neg = tet_volumes(points, tets) < 0
-    out[neg, 2], out[neg, 3] = tets[neg, 3], tets[neg, 2]
-    return out
-
-
-def tet_gradients(points, tets, *, allow_inverted: bool = False):
-    """Gradients of the P1 shape functions and volumes of the tetrahedra.
-
-    Parameters
-    ----------
-    points : (n, 3) float array, mm
-    tets : (m, 4) int array
-    allow_inverted : bool
-        If False (default), a tetrahedron with a negative signed volume raises a
-        ``ValueError`` (usually a sign of an inconsistent mesh; fix it with
-        :func:`reorient_tets`). If True, the absolute volume is used, which gives the
-        same stiffness matrix as the reoriented mesh.
-
-    Returns
-    -------
-    grads : (m, 4, 3) float array, 1/mm
-        ``grads[k, a]`` is the (constant) gradient of the shape function of local node
-        ``a`` on tetrahedron ``k``; the four gradients sum to zero.
-    volumes : (m,) float array, mm^3
-        Absolute volumes.
-
-    Raises
-    ------
-    ValueError
-        On degenerate (zero-volume) tetrahedra, or inverted ones unless ``allow_inverted``.
-    """
-    points, tets = _check_mesh(points, tets)
-    e = _edges(points, tets)
-    vol = np.linalg.det(e) / 6.0
-    scale = np.abs(e).max(axis=(1, 2)) ** 3 if len(e) else np.zeros(0)
-    degenerate = np.abs(vol) <= 1e-12 * scale
-    if degenerate.any():
-        raise ValueError(f"{int(degenerate.sum())} of {len(tets)} tetrahedra are degenerate "
-                         "(zero volume); remove or repair them")
-    inverted = vol < 0
-    if inverted.any() and not allow_inverted:
-        raise ValueError(f"{int(inverted.sum())} of {len(tets)} tetrahedra are inverted "
-                         "(negative signed volume); reorient them with reorient_tets() "
-                         "(swap two nodes) or pass allow_inverted=True")
-    # grad N_a . (p_b - p_0) = delta_ab for a, b = 1..3  ->  G = E^{-T}
-    g123 = np.linalg.inv(e).transpose(0, 2, 1)
-    grads = np.concatenate([-g123.sum(axis=1, keepdims=True), g123], axis=1)
-    return grads, np.abs(vol)
-
-
-def stiffness_matrix(points, tets, *, allow_inverted: bool = False) -> sp.csr_matrix:
-    """P1 stiffness (Laplacian) matrix ``K_ij = int grad N_i . grad N_j dV``.
-
-    Vectorised assembly: the (m, 4, 4) element matrices ``V grad N_a . grad N_b`` are
-    summed into a sparse matrix in one step.
-
-    Parameters
-    ----------
-    points : (n, 3) float array, mm
-    tets : (m, 4) int array
-    allow_inverted : bool
-        See :func:`tet_gradients` (by default inverted tetrahedra raise ``ValueError``).
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix, (n, n), mm
-        Symmetric, positive semi-definite, ``K 1 = 0``. Nodes that belong to no
-        tetrahedron have empty rows.
-    """
-    points, tets = _check_mesh(points, tets)
-    grads, vol = tet_gradients(points, tets, allow_inverted=allow_inverted)
-    ke = np.einsum("kai,kbi->kab", grads, grads) * vol[:, None, None]
-    rows = np.broadcast_to(tets[:, :, None], ke.shape).ravel()
-    cols = np.broadcast_to(tets[:, None, :], ke.shape).ravel()
-    n = len(points)
-    k = sp.coo_matrix((ke.ravel(), (rows, cols)), shape=(n, n)).tocsr()
-    k.sum_duplicates()
-    return k
-
+# --------------------------------------------------------------------------- lead fields
 
 def lead_fields(points, tets, electrodes, *, stiffness=None, min_distance: float = 1e-3,
                 allow_inverted: bool = False) -> np.ndarray:
@@ -218,7 +81,7 @@ def lead_fields(points, tets, electrodes, *, stiffness=None, min_distance: float
     electrodes : (n_electrodes, 3) or (3,) float array, mm
         Electrode positions, outside the tissue.
     stiffness : (n, n) sparse matrix, optional
-        A precomputed :func:`stiffness_matrix` of the same mesh.
+        A precomputed :func:`~mi_lib.twin.fem.stiffness_matrix` of the same mesh.
     min_distance : float, mm
         An electrode closer than this to a node raises ``ValueError``. Electrodes
         inside the tissue but away from nodes are not detected.

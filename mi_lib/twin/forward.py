@@ -103,15 +103,9 @@ from .coordinates import (
     fibre_directions,
     local_frame,
 )
-from .ecg import (
-    ELECTRODES,
-    lead_fields,
-    leads_from_electrodes,
-    pseudo_ecg,
-    stiffness_matrix,
-    tet_gradients,
-)
+from .ecg import ELECTRODES, lead_fields, leads_from_electrodes, pseudo_ecg
 from .eikonal import EikonalSolver
+from .fem import stiffness_matrix, tet_gradients
 from .scenarios import SCAR, Scenario, cv_factors, tissue_labels
 
 #: Healthy conduction velocities (mm/ms): fibre, sheet, sheet-normal, endocardial

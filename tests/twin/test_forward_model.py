@@ -8,8 +8,9 @@ from scipy.stats import spearmanr
 
 from mi_lib.core.config import project_root
 from mi_lib.twin.anatomy import box_mesh, load_anatomy
-from mi_lib.twin.coordinates import AHA_LEVELS, node_gradients, solve_laplace
-from mi_lib.twin.ecg import LEADS, dominant_polarity, read_leads_csv, stiffness_matrix
+from mi_lib.twin.coordinates import AHA_LEVELS
+from mi_lib.twin.ecg import LEADS, dominant_polarity, read_leads_csv
+from mi_lib.twin.fem import node_gradients, solve_laplace, stiffness_matrix
 from mi_lib.twin.forward import ROOTS, TwinModel, body_rotation, electrode_positions_body
 from mi_lib.twin.qrs import qrs_bounds
 from mi_lib.twin.scenarios import (

@@ -4,7 +4,7 @@ fast histogram/convolution path, planar-wave sign and magnitude, leads."""
 import numpy as np
 import pytest
 
-from mi_lib.twin import anatomy, ecg
+from mi_lib.twin import anatomy, ecg, fem
 
 
 def box_mesh(cells, size, origin=(0.0, 0.0, 0.0)):
@@ -27,7 +27,7 @@ def jittered_cube():
 def slab():
     """20 x 10 x 10 mm slab, 0.5 mm grid (18081 nodes, 96000 tets), and its stiffness."""
     points, tets = box_mesh((40, 20, 20), (20.0, 10.0, 10.0))
-    return points, tets, ecg.stiffness_matrix(points, tets)
+    return points, tets, fem.stiffness_matrix(points, tets)
 
 
 # ----------------------------------------------------------------- stiffness
@@ -36,15 +36,15 @@ def slab():
 def test_reference_tet_stiffness_by_hand():
     # unit right tet: V = 1/6, grad N0 = (-1,-1,-1), grad Ni = e_i
     points = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float)
-    k = ecg.stiffness_matrix(points, np.array([[0, 1, 2, 3]])).toarray()
+    k = fem.stiffness_matrix(points, np.array([[0, 1, 2, 3]])).toarray()
     expected = np.array([[3, -1, -1, -1], [-1, 1, 0, 0], [-1, 0, 1, 0], [-1, 0, 0, 1]]) / 6
     np.testing.assert_allclose(k, expected, atol=1e-15)
-    assert ecg.tet_volumes(points, np.array([[0, 1, 2, 3]]))[0] == pytest.approx(1 / 6)
+    assert fem.tet_volumes(points, np.array([[0, 1, 2, 3]]))[0] == pytest.approx(1 / 6)
 
 
 def test_stiffness_properties(jittered_cube):
     points, tets, _ = jittered_cube
-    k = ecg.stiffness_matrix(points, tets)
+    k = fem.stiffness_matrix(points, tets)
     assert k.shape == (64, 64)
     kd = k.toarray()
     scale = np.abs(kd).max()
@@ -57,7 +57,7 @@ def test_stiffness_properties(jittered_cube):
 
 def test_patch_test_linear_field(jittered_cube):
     points, tets, interior = jittered_cube
-    k = ecg.stiffness_matrix(points, tets)
+    k = fem.stiffness_matrix(points, tets)
     a = np.array([0.3, -1.2, 0.7])
     u = points @ a + 2.5
     ku = k @ u
@@ -65,7 +65,7 @@ def test_patch_test_linear_field(jittered_cube):
     np.testing.assert_allclose(ku[interior], 0.0, atol=1e-12)
     # energy: u^T K u = |a|^2 * volume (27 mm^3; the boundary nodes did not move)
     assert u @ ku == pytest.approx(a @ a * 27.0, rel=1e-12)
-    assert ecg.tet_volumes(points, tets).sum() == pytest.approx(27.0, rel=1e-12)
+    assert fem.tet_volumes(points, tets).sum() == pytest.approx(27.0, rel=1e-12)
 
 
 def test_inverted_and_degenerate_tets_raise():
@@ -73,15 +73,15 @@ def test_inverted_and_degenerate_tets_raise():
     bad = tets.copy()
     bad[[0, 3], 2], bad[[0, 3], 3] = tets[[0, 3], 3], tets[[0, 3], 2]
     with pytest.raises(ValueError, match=r"2 of 6 tetrahedra are inverted.*reorient"):
-        ecg.stiffness_matrix(points, bad)
+        fem.stiffness_matrix(points, bad)
     # absolute volumes, or reorienting, give the same matrix
-    k = ecg.stiffness_matrix(points, tets).toarray()
-    np.testing.assert_allclose(ecg.stiffness_matrix(points, bad, allow_inverted=True).toarray(),
+    k = fem.stiffness_matrix(points, tets).toarray()
+    np.testing.assert_allclose(fem.stiffness_matrix(points, bad, allow_inverted=True).toarray(),
                                k, atol=1e-15)
-    np.testing.assert_array_equal(ecg.reorient_tets(points, bad), tets)
+    np.testing.assert_array_equal(fem.reorient_tets(points, bad), tets)
     flat = np.vstack([tets, [[0, 1, 2, 2]]])
     with pytest.raises(ValueError, match="degenerate"):
-        ecg.stiffness_matrix(points, flat)
+        fem.stiffness_matrix(points, flat)
 
 
 # --------------------------------------------------------------- lead fields
