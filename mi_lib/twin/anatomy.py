@@ -171,13 +171,15 @@ def unique_edges(tets: np.ndarray) -> np.ndarray:
     return np.unique(e, axis=0)
 
 
-def boundary_faces(tets: np.ndarray) -> np.ndarray:
-    """Triangles ``(k, 3)`` that belong to exactly one tetrahedron."""
+def boundary_faces(tets: np.ndarray, return_owner: bool = False):
+    """Triangles ``(k, 3)`` that belong to exactly one tetrahedron (outward winding for
+    positively oriented tetrahedra), and with ``return_owner`` that tetrahedron ``(k,)``."""
     faces = np.concatenate([tets[:, [1, 2, 3]], tets[:, [0, 3, 2]], tets[:, [0, 1, 3]],
                             tets[:, [0, 2, 1]]])
     key = np.sort(faces, axis=1)
     _, idx, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
-    return faces[idx[counts == 1]]
+    idx = idx[counts == 1]
+    return (faces[idx], idx % len(tets)) if return_owner else faces[idx]
 
 
 def node_components(n: int, tets: np.ndarray) -> np.ndarray:

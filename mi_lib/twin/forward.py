@@ -95,7 +95,7 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
-from .anatomy import Anatomy
+from .anatomy import Anatomy, boundary_faces
 from .coordinates import (
     Coordinates,
     aha_segments,
@@ -388,16 +388,9 @@ def endocardial_sheet(anatomy: Anatomy) -> np.ndarray:
     """The boundary triangles of the endocardia (all three nodes of class LV or RV
     endocardium), ``(s, 4)``: three nodes, outward winding, and the tetrahedron they bound
     (whose frame orients the sheet's conduction)."""
-    tets = anatomy.tets
-    local = np.array([[1, 2, 3], [0, 3, 2], [0, 1, 3], [0, 2, 1]])
-    faces = tets[:, local].reshape(-1, 3)
-    owner = np.repeat(np.arange(len(tets)), 4)
-    _, idx, counts = np.unique(np.sort(faces, axis=1), axis=0, return_index=True,
-                               return_counts=True)
-    idx = idx[counts == 1]
-    endo = np.isin(anatomy.surface_class, (3, 4))
-    idx = idx[endo[faces[idx]].all(axis=1)]
-    return np.column_stack([faces[idx], owner[idx]])
+    faces, owner = boundary_faces(anatomy.tets, return_owner=True)
+    endo = np.isin(anatomy.surface_class, (3, 4))[faces].all(axis=1)
+    return np.column_stack([faces[endo], owner[endo]])
 
 
 @nb.njit(cache=True)

@@ -20,6 +20,21 @@ from .metric import (
 from .tensors import _EDGE_I, _EDGE_J, _FACE, _TRI_I, _TRI_J, _TRI_OPP, METHODS, _tensors
 
 
+def _incidence(cells, opposite, n: int, index) -> tuple[np.ndarray, np.ndarray]:
+    """Node -> incident cells (CSR over the ``n`` nodes): per incidence, the cell's other
+    vertices (``opposite[local]``, the opposite face or edge) and ``k * e + local`` (``k``
+    vertices per cell), in node order."""
+    k = cells.shape[1]
+    flat = cells.ravel()
+    order = np.argsort(flat, kind="stable")
+    ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(flat, minlength=n), out=ptr[1:])
+    inc = np.empty((len(order), k), index)
+    inc[:, :k - 1] = cells[(order // k)[:, None], opposite[order % k]]
+    inc[:, k - 1] = order
+    return ptr, inc
+
+
 class EikonalSolver:
     """Anisotropic Eikonal solver for one tetrahedral mesh, for many tensors and roots.
 
@@ -91,23 +106,10 @@ class EikonalSolver:
             index)
         self._adj_ptr = np.zeros(n + 1, np.int64)
         np.cumsum(np.bincount(rows, minlength=n), out=self._adj_ptr[1:])
-        # node -> incident tetrahedra (CSR): 4 e + local index, and the opposite face
-        flat = self.tets.ravel()
-        order = np.argsort(flat, kind="stable")
-        self._inc_ptr = np.zeros(n + 1, np.int64)
-        np.cumsum(np.bincount(flat, minlength=n), out=self._inc_ptr[1:])
-        self._inc = np.empty((len(order), 4), index)
-        self._inc[:, :3] = self.tets[(order // 4)[:, None], _FACE[order % 4]]
-        self._inc[:, 3] = order
+        # node -> incident tetrahedra / sheet triangles (CSR), with the opposite face / edge
+        self._inc_ptr, self._inc = _incidence(self.tets, _FACE, n, index)
         self._inc_slot = np.ascontiguousarray(self._inc[:, 3])
-        # node -> incident sheet triangles (CSR): 3 t + local index, and the opposite edge
-        flat = self.sheet.ravel()
-        order = np.argsort(flat, kind="stable")
-        self._sinc_ptr = np.zeros(n + 1, np.int64)
-        np.cumsum(np.bincount(flat, minlength=n), out=self._sinc_ptr[1:])
-        self._sinc = np.empty((len(order), 3), index)
-        self._sinc[:, :2] = self.sheet[(order // 3)[:, None], _TRI_OPP[order % 3]]
-        self._sinc[:, 2] = order
+        self._sinc_ptr, self._sinc = _incidence(self.sheet, _TRI_OPP, n, index)
         self._edge_adj = np.argsort(self._adj_edge, kind="stable").reshape(-1, 2)
         # Euclidean geometry: 36 V^2 and the longest edge of each tetrahedron, the longest
         # edge around each node
@@ -254,7 +256,7 @@ class EikonalSolver:
         if k_tet is None:
             return self._run(method, d, roots, root_times, sq_h, inc_h2_h, adj_w_h,
                              self._root_metrics(d, roots, trace_h, None, d_s, trace_s_h),
-                             tol, max_sweeps, factored)
+                             tol, max_sweeps, factored, trace_h)
         k = self._factors(k_tet, self.n_tets, "k_tet")
         if self.n_sheet and k_sheet is None:
             raise ValueError(f"this solver has a sheet of {self.n_sheet} triangles: give "
@@ -293,12 +295,10 @@ class EikonalSolver:
         return roots, root_times
 
     def _run(self, method, d, roots, root_times, sq_all, inc_h2, adj_w, root_m, tol,
-             max_sweeps, factored, trace=None) -> np.ndarray:
+             max_sweeps, factored, trace) -> np.ndarray:
         """The solver on a metric geometry (``root_m``: :meth:`_root_metrics`)."""
         if method == "graph":
             return _dijkstra(self._adj_ptr, self._adj, adj_w, roots, root_times)
-        if trace is None:
-            trace = self._prepared[5]
         sq, sq_s = self._views(sq_all)
         root_trace = root_m[:, 0] + root_m[:, 3] + root_m[:, 5]
         full = root_m[:, [0, 1, 2, 1, 3, 4, 2, 4, 5]].reshape(-1, 3, 3)
