@@ -2,7 +2,8 @@
 
 :mod:`~mi_lib.core.config`     profiles, settings and run paths
 :mod:`~mi_lib.core.store`      atomic writes of products
-:mod:`~mi_lib.core.products`   the products between notebooks: readers and on-demand builders
+:mod:`~mi_lib.core.names`      the file names of the products between notebooks
+:mod:`~mi_lib.core.notebook`   the setup every notebook starts with
 :mod:`~mi_lib.core.campaign`   resumable simulation campaigns on Dask
 :mod:`~mi_lib.core.reports`    executes the notebooks into HTML reports (``make reports``)
 :mod:`~mi_lib.core.bench`      the benchmarks (``make bench``)

@@ -25,6 +25,11 @@ PROFILE_SETTINGS: dict[str, dict] = {
                             "n_synthetic": 40, "n_final": 3, "energy_threshold": None},
         # digital twin: the two shipped hearts as they are, all 18 scenarios
         "twin": {"n_subjects": 2, "anatomies": ("kit_geo1", "kit_geo2")},
+        # notebook 02: samples shown per gallery row and drawn per setting for statistics
+        "models": {"n_columns": 5, "n_statistics": 40},
+        # notebooks 03-04: real half-vs-half splits of the divergences' noise floor, and
+        # fresh synthetic draws per cross-evaluation of a fit
+        "analysis": {"noise_floor_splits": 5, "cross_check_draws": 3},
     },
     "standard": {
         "cohort": {"n_subjects": 123, "territory_counts": {"LAD": 45, "LCX": 17, "RCA": 61}},
@@ -36,6 +41,8 @@ PROFILE_SETTINGS: dict[str, dict] = {
                             "n_synthetic": 100, "n_final": 20, "energy_threshold": None},
         # the paper's cohort size, spread over the two shipped hearts (25 + 24)
         "twin": {"n_subjects": 49, "anatomies": ("kit_geo1", "kit_geo2")},
+        "models": {"n_columns": 8, "n_statistics": 200},
+        "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },
     "paper": {
         "cohort": {"n_subjects": 123, "territory_counts": {"LAD": 45, "LCX": 17, "RCA": 61}},
@@ -44,6 +51,8 @@ PROFILE_SETTINGS: dict[str, dict] = {
         "personalization": {"popsize": 100, "mu": 15, "max_generations": 500, "window": 40,
                             "n_synthetic": 100, "n_final": 20, "energy_threshold": 0.004},
         "twin": {"n_subjects": 49, "anatomies": ("kit_geo1", "kit_geo2")},
+        "models": {"n_columns": 8, "n_statistics": 500},
+        "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },
 }
 

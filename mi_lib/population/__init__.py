@@ -7,5 +7,6 @@
 :mod:`~mi_lib.population.divergence`       KL and MMD between populations
 :mod:`~mi_lib.population.personalization`  population-based personalization by CMA-ES
 :mod:`~mi_lib.population.manifold`         Isomap comparison and modes of variation
+:mod:`~mi_lib.population.products`         the pipeline's products: checked readers, builders on demand
 :mod:`~mi_lib.population.figures`          the pipeline's figures (never computes science)
 """

@@ -7,6 +7,7 @@
 :mod:`~mi_lib.twin.ecg`             finite-element lead fields and the pseudo-ECG
 :mod:`~mi_lib.twin.forward`         the forward model: anatomy -> activation -> 8-lead QRS
 :mod:`~mi_lib.twin.virtual_cohort`  the virtual cohort and ``simulations.zarr``
+:mod:`~mi_lib.twin.products`        ``simulations.zarr`` opened and checked, or built
 :mod:`~mi_lib.twin.qrs`             QRS bounds, clinical criteria, DTW, sensitivity product
 :mod:`~mi_lib.twin.views`           figures of the twin (never computes science)
 """

@@ -46,6 +46,8 @@ from pathlib import Path
 import numba as nb
 import numpy as np
 
+from mi_lib.core.names import SIMULATIONS
+
 from .anatomy import Anatomy, AnatomyError, load_anatomy, signed_volumes
 from .coordinates import COORDINATES, Coordinates, centre_line, compute_coordinates
 from .ecg import ELECTRODES, LEADS
@@ -426,7 +428,6 @@ def _run_simulations(specs, out_path, parts_dir, scenarios, scheduler_address, n
 
 # ------------------------------------------------------------- notebook 05's product
 
-SIMULATIONS = "simulations.zarr"
 """File name of the simulation product under ``data/derived/<run_name>/``."""
 
 TWIN_DEFAULTS = {"edge_length": 2.0, "units": "auto", "seed": 0, "n_workers": 2,
@@ -508,7 +509,7 @@ def simulation_settings(paths, profile: str, *, anatomy_path="", units: str | No
                         seed: int | None = None, scenarios="all",
                         model_options: dict | None = None) -> SimulationSettings:
     """The one set of defaults of notebook 05's campaign (and of
-    :func:`mi_lib.core.products.simulations`).
+    :func:`mi_lib.twin.products.simulations`).
 
     Parameters
     ----------

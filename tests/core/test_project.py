@@ -50,7 +50,10 @@ def test_notebook_is_clean_and_follows_the_template(path):
     params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1 and params[0] is code[0], f"{path.name}: one parameters cell, first"
     source = "".join(params[0]["source"])
-    assert re.search(r'^profile = os\.environ\.get\("MI_PROFILE", "standard"\)', source, re.M)
-    assert re.search(r"^run_name = ", source, re.M)
+    assert re.search(r'^profile = ""', source, re.M), f"{path.name}: profile defaults to empty"
+    assert re.search(r'^run_name = ""', source, re.M), f"{path.name}: run_name defaults to empty"
+    setup = "".join(code[1]["source"])
+    assert re.search(r"^run = start\(profile, run_name\)", setup, re.M), \
+        f"{path.name}: the first code cell after the parameters calls start(profile, run_name)"
     markdown = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert "## Summary" in markdown

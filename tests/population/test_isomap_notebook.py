@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mi_lib.core import products
 from mi_lib.core.store import write_netcdf
+from mi_lib.population import products
 from mi_lib.population.lge import open_cohort
 from mi_lib.population.models import Domain, make_model
 from mi_lib.population.personalization import CMASettings, personalize

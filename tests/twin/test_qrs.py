@@ -571,3 +571,66 @@ def test_healthy_qrs_by_source():
     assert t.loc["heart_a", "mesh (ms)"] == own[0] and t.loc["heart_b", "mesh (ms)"] == own[1]
     assert np.isclose(t.loc["heart_a", "cohort mean (ms)"], (own[0] + own[2]) / 2)
     assert t.loc["heart_a", "max"] == max(own[0], own[2])
+
+
+def _sensitivity_table():
+    """Two subjects x (baseline, lateral_transmural, apical_subendocardial) with
+    hand-set DTW, Q-wave and R columns."""
+    idx = pd.MultiIndex.from_product(
+        [["a", "b"], ["baseline", "lateral_transmural", "apical_subendocardial"]],
+        names=["subject", "scenario"])
+    cols = {f"dtw_{lead}": 0.0 for lead in ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")}
+    table = pd.DataFrame(cols, index=idx)
+    table.loc[(slice(None), "lateral_transmural"), "dtw_V6"] = [3.0, 5.0]
+    table.loc[(slice(None), "lateral_transmural"), "dtw_I"] = [2.0, 2.0]
+    table.loc[(slice(None), "lateral_transmural"), "dtw_V5"] = [1.0, 0.0]
+    table.loc[(slice(None), "apical_subendocardial"), "dtw_V3"] = [1.0, 2.0]
+    table["q_ratio_V6"] = 0.0
+    table["q_V6"] = [False, True, False, False, True, False]   # new in both subjects
+    table["q_I"] = [False, True, False, False, False, False]   # new in one subject of two
+    for lead in ("V1", "V2", "V3", "V4", "V5", "V6"):
+        table[f"r_{lead}"] = 1.0
+    table.loc[(slice(None), "lateral_transmural"), "r_V5"] = [0.6, 0.8]  # mean loss 0.3
+    table.loc[(slice(None), "lateral_transmural"), "r_V4"] = [0.9, 0.9]  # loss 0.1
+    table["notches_V6"] = 0
+    table["qrs_duration_ms"] = [90.0, 110.0, 95.0, 92.0, 120.0, 91.0]
+    return table
+
+
+def test_dtw_to_baseline_means_and_order():
+    mean, sd = qrs.dtw_to_baseline(_sensitivity_table())
+    assert list(mean.index) == ["lateral_transmural", "apical_subendocardial"]
+    assert mean.loc["lateral_transmural", "V6"] == 4.0 and sd.loc["lateral_transmural", "V6"] == 1.0
+    assert mean.loc["apical_subendocardial", "V3"] == 1.5
+    with pytest.raises(ValueError, match="dtw_"):
+        qrs.dtw_to_baseline(_sensitivity_table().drop(columns=[c for c in
+                            _sensitivity_table().columns if c.startswith("dtw_")]))
+
+
+def test_leads_per_location_by_hand():
+    t = qrs.leads_per_location(_sensitivity_table())
+    assert list(t.index) == ["lateral_transmural"]  # only the transmural scenarios
+    row = t.loc["lateral_transmural"]
+    assert row["location"] == "lateral"
+    assert row["largest DTW"] == "V6, I, V5"
+    assert row["new Q waves"] == "V6, I"  # table order; I in 1 of 2 subjects meets q_share = 0.5
+    assert row["R loss"] == "V5"
+    assert qrs.leads_per_location(_sensitivity_table(), q_share=0.75).loc[
+        "lateral_transmural", "new Q waves"] == "V6"
+
+
+def test_closest_pairs_and_durations_by_reading():
+    pair = np.zeros((2, 3, 3, 2))
+    pair[:, 0, 1] = pair[:, 1, 0] = [[1.0, 3.0], [1.0, 1.0]]  # max over leads: 3, 1 -> 2
+    pair[:, 0, 2] = pair[:, 2, 0] = 5.0
+    pair[:, 1, 2] = pair[:, 2, 1] = 0.5
+    t = qrs.closest_pairs(pair, ["x", "y", "z"], n=2)
+    assert t.values.tolist() == [["y", "z", 0.5], ["x", "y", 2.0]]
+    with pytest.raises(ValueError, match="2 named"):
+        qrs.closest_pairs(pair, ["x", "y"])
+    table = _sensitivity_table()
+    d = qrs.durations_by_reading({"silent": table, "slow": table.assign(
+        qrs_duration_ms=table["qrs_duration_ms"] + 10.0)})
+    assert d.loc["lateral_transmural", "QRS mean, silent (ms)"] == 115.0
+    assert d.loc["lateral_transmural", "QRS mean, slow (ms)"] == 125.0
+    assert d.loc["baseline", "paper (ms)"] == qrs.PAPER_QRS_MS["baseline"]

@@ -152,9 +152,8 @@ def test_notebook_05_and_the_product_share_one_set_of_defaults(tmp_path, monkeyp
     """Notebook 05 with its default parameters asks for exactly the campaign that
     ``products.simulations`` builds on demand: same sources, subjects, seed, scenarios,
     mesh and (canonical) model options."""
-    from mi_lib.core import products
     from mi_lib.core.config import RunPaths
-    from mi_lib.twin import virtual_cohort
+    from mi_lib.twin import products, virtual_cohort
 
     p = _notebook_parameters("05_digital_twin.ipynb")
     paths = RunPaths("unit-defaults")

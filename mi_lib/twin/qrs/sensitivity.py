@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..ecg import LEADS
+from ..scenarios import get_scenario
 from .bounds import qrs_duration
 from .dtw import dtw_matrix
 from .thresholds import DEFAULTS, PRECORDIAL, Thresholds
@@ -168,6 +169,78 @@ def prevalence(table: pd.DataFrame, thresholds: Thresholds = DEFAULTS,
         "fragmented QRS": table["fqrs"].astype(bool),
         "new notch (any lead)": new["notch"].any(axis=1)}, index=table.index)
     return flags.astype(float).groupby(level="scenario").mean().loc[scenarios]
+
+
+def dtw_to_baseline(table: pd.DataFrame, scenarios=None, baseline: str = "baseline"
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean and standard deviation over subjects of each lead's DTW to the baseline
+    (paper Fig. 7a): two (scenario x lead) frames, the baseline left out.
+
+    ``table`` is a (subject, scenario) :func:`criteria_table` made with a ``reference``
+    (its ``dtw_<lead>`` columns); ``scenarios`` orders the rows (default: table order).
+    """
+    columns = [c for c in table.columns if c.startswith("dtw_")]
+    if not columns:
+        raise ValueError("table has no dtw_<lead> columns: make it with "
+                         "criteria_table(..., reference={'scenario': 'baseline'})")
+    dtw = table[columns].rename(columns=lambda c: c[len("dtw_"):])
+    order = list(dict.fromkeys(table.index.get_level_values("scenario"))) \
+        if scenarios is None else list(scenarios)
+    order = [s for s in order if s != baseline]
+    grouped = dtw.groupby(level="scenario")
+    return grouped.mean().loc[order], grouped.std(ddof=0).loc[order]
+
+
+def closest_pairs(pair_dtw: np.ndarray, scenarios, n: int = 8) -> pd.DataFrame:
+    """The ``n`` scenario pairs hardest to tell apart: the smallest subject-mean of the
+    largest lead DTW between them (paper Fig. 7b), from :func:`scenario_dtw`."""
+    m = np.asarray(pair_dtw).max(axis=3).mean(axis=0)
+    scenarios = list(scenarios)
+    if m.shape != (len(scenarios), len(scenarios)):
+        raise ValueError(f"pair_dtw covers {m.shape[0]} scenarios, {len(scenarios)} named")
+    i, j = np.triu_indices(len(scenarios), k=1)
+    order = np.argsort(m[i, j], kind="stable")[:n]
+    return pd.DataFrame({"scenario": [scenarios[k] for k in i[order]],
+                         "scenario 2": [scenarios[k] for k in j[order]],
+                         "DTW max": m[i[order], j[order]]})
+
+
+def leads_per_location(table: pd.DataFrame, baseline: str = "baseline", *,
+                       suffix: str = "_transmural", top: int = 3, q_share: float = 0.5,
+                       r_loss: float = 0.25) -> pd.DataFrame:
+    """Which leads see each infarct location (the paper's §IV-B reading of Fig. 7a).
+
+    For every scenario whose name ends with ``suffix``, in table order: its location,
+    the ``top`` leads with the largest mean DTW to the baseline, the leads where a new
+    pathological Q wave appears in at least ``q_share`` of the subjects, and the
+    precordial leads whose R amplitude (relative to the largest precordial R) falls by
+    more than ``r_loss`` on average against the subject's own baseline.
+    """
+    dtw_mean, _ = dtw_to_baseline(table, baseline=baseline)
+    new_q = new_signs(table, baseline)["q"].groupby(level="scenario").mean()
+    base = table.xs(baseline, level="scenario")
+    r_cols = [f"r_{lead}" for lead in PRECORDIAL]
+    rows = []
+    for sc in dict.fromkeys(table.index.get_level_values("scenario")):
+        if not sc.endswith(suffix):
+            continue
+        drop = (base[r_cols] - table.xs(sc, level="scenario")[r_cols]).mean()
+        rows.append({"scenario": sc, "location": get_scenario(sc).location,
+                     "largest DTW": ", ".join(dtw_mean.loc[sc].sort_values(
+                         ascending=False, kind="stable").index[:top]),
+                     "new Q waves": ", ".join(l for l in new_q.columns
+                                              if new_q.loc[sc, l] >= q_share) or "-",
+                     "R loss": ", ".join(c[2:] for c in r_cols if drop[c] > r_loss) or "-"})
+    return pd.DataFrame(rows).set_index("scenario")
+
+
+def durations_by_reading(readings: dict, scenarios=None) -> pd.DataFrame:
+    """Mean QRS duration per scenario under each reading of the scar (``{name:
+    criteria_table}``, e.g. ``silent`` and ``slow``), beside :data:`PAPER_QRS_MS`."""
+    out = pd.concat({name: duration_summary(t, scenarios)["QRS mean (ms)"]
+                     for name, t in readings.items()}, axis=1)
+    out = out.add_prefix("QRS mean, ").add_suffix(" (ms)")
+    return out.assign(**{"paper (ms)": pd.Series(PAPER_QRS_MS, dtype=float)})
 
 
 def healthy_qrs_by_source(ds, thresholds: Thresholds = DEFAULTS) -> pd.DataFrame:

@@ -1,8 +1,8 @@
-"""The products that notebooks hand to each other, built on demand.
+"""Pipeline A's products (cohort, ``population.nc``, ``personalization_*.nc``): readers
+that check a file made anywhere in the documented format, and builders on demand.
 
-Each notebook reads and writes under ``data/derived/<run_name>/``. When a product it
-needs is missing, it calls the function here that the upstream notebook calls, so any
-notebook runs standalone and gives the same product as the full chain.
+When a notebook needs a product that is missing, it calls the builder the upstream
+notebook calls, so any notebook runs standalone and gives the same product as the chain.
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
+from mi_lib.core import names
+from mi_lib.core.config import RunPaths, settings
+from mi_lib.core.store import write_json, write_netcdf
 from mi_lib.population.lge import SyntheticCohortSpec, open_cohort, synthesize_cohort
 from mi_lib.population.reference import ReferenceAnatomy, build_population
-
-from .config import RunPaths, settings
-from .store import write_json, write_netcdf
-
-POPULATION = "population.nc"
 
 
 def synthetic_cohort(paths: RunPaths, profile: str, seed: int = 0) -> Path:
@@ -28,7 +26,7 @@ def synthetic_cohort(paths: RunPaths, profile: str, seed: int = 0) -> Path:
     """
     counts = settings(profile)["cohort"]["territory_counts"]
     spec = SyntheticCohortSpec(territory_counts=counts, seed=seed)
-    folder = paths.product("cohort")
+    folder = paths.product(names.COHORT)
     stamp = folder / "spec.json"
     wanted = asdict(spec)
     if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
@@ -58,7 +56,7 @@ def population(paths: RunPaths, profile: str, cohort_dir: str | Path | None = No
     """
     import xarray as xr
 
-    target = paths.product(POPULATION)
+    target = paths.product(names.POPULATION)
     if target.is_file() and not rebuild:
         return xr.load_dataset(target)
     cohort = open_cohort(resolve_cohort(paths, profile, cohort_dir, seed))
@@ -91,7 +89,7 @@ def open_population(path: str | Path):
     """Load a ``population.nc`` (ours or one made elsewhere in the same format) and check
     it, with an error naming the file, the problem and the fix."""
     path = Path(path).expanduser()
-    fix = "write it with notebook 01 (or mi_lib.core.products.population) or follow data/README.md"
+    fix = "write it with notebook 01 (or mi_lib.population.products.population) or follow data/README.md"
     ds = _read_product(path, "population", fix)
     missing = [v for v in POPULATION_VARIABLES if v not in ds]
     if missing:
@@ -109,10 +107,6 @@ def open_population(path: str | Path):
     return ds
 
 
-def personalization_name(model: str, divergence: str, dims: int) -> str:
-    return f"personalization_{model}_{divergence}_{dims}d.nc"
-
-
 def personalization(paths: RunPaths, profile: str, model: str, divergence: str = "kl",
                     dims: int = 2, *, population_path: str | Path | None = None,
                     overrides: dict | None = None, rebuild: bool = False,
@@ -128,12 +122,12 @@ def personalization(paths: RunPaths, profile: str, model: str, divergence: str =
     kw = settings(profile)["personalization"]
     kw.update(overrides or {})
     cma_settings = CMASettings(**kw)
-    target = paths.product(personalization_name(model, divergence, dims))
+    target = paths.product(names.personalization(model, divergence, dims))
     if population_path:
         source = Path(population_path).expanduser().resolve()
         pop = open_population(source)
     else:
-        source = paths.product(POPULATION).resolve()
+        source = paths.product(names.POPULATION).resolve()
         pop = population(paths, profile, progress=progress)
     wanted = cma_settings.attrs()
     wanted["population"] = str(source)
@@ -162,7 +156,7 @@ def open_personalization(path: str | Path, population=None):
     With ``population`` (a ``population.nc`` dataset) the samples' grid must match it.
     """
     path = Path(path).expanduser()
-    fix = "write it with notebook 03 (or mi_lib.core.products.personalization) or follow data/README.md"
+    fix = "write it with notebook 03 (or mi_lib.population.products.personalization) or follow data/README.md"
     ds = _read_product(path, "personalization", fix)
     missing = [a for a in PERSONALIZATION_ATTRS if a not in ds.attrs]
     if missing:
@@ -202,51 +196,3 @@ def synthetic_populations(runs, domain) -> dict:
                              f"{domain.dims}D domain {list(domain.slices)}")
         out[label] = domain.voxels(ds["samples"].values.astype(bool))
     return out
-
-
-# ----------------------------------------------------------------------------- digital twin
-
-
-def simulations(paths: RunPaths, profile: str, *, scheduler_address: str | None = None,
-                n_workers: int | None = None, progress: bool = True):
-    """This run's ``simulations.zarr`` (notebook 05's product), simulated if missing.
-
-    Built by the call notebook 05 makes, with the notebook's defaults
-    (:func:`mi_lib.twin.virtual_cohort.simulation_product`: the profile's shipped hearts and
-    cohort size, seed 0, the model's default options, every scenario). An existing
-    product is opened as it is. Returns the opened ``xarray.Dataset``.
-    """
-    from mi_lib.twin.virtual_cohort import SIMULATIONS, simulation_product
-
-    out = paths.product(SIMULATIONS)
-    if not out.exists():
-        simulation_product(paths, profile, scheduler_address=scheduler_address,
-                           n_workers=n_workers, progress=progress)
-    return open_simulations(out)
-
-
-def open_simulations(path: str | Path):
-    """Open a ``simulations.zarr`` and check what notebooks 06 and 07 rely on."""
-    import xarray as xr
-
-    from mi_lib.twin.ecg import LEADS
-
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such simulations product; run notebook 05 "
-                                "(or leave simulations_path empty to build this run's)")
-    try:
-        ds = xr.open_zarr(path)
-    except Exception as err:  # noqa: BLE001 - any reader error becomes a named one
-        raise ValueError(f"{path}: not a readable zarr store ({err})") from None
-    need = {"qrs": ("subject", "scenario", "lead", "time"),
-            "tissue": ("subject", "scenario", "node"), "aha": ("subject", "node")}
-    for var, dims in need.items():
-        if var not in ds or tuple(ds[var].dims) != dims:
-            raise ValueError(f"{path}: variable {var!r} with dims {dims} is missing; "
-                             "write it with mi_lib.twin.virtual_cohort.run_simulations")
-    if list(ds.lead.values) != list(LEADS):
-        raise ValueError(f"{path}: leads are {list(ds.lead.values)}, expected {list(LEADS)}")
-    if "baseline" not in ds.scenario.values:
-        raise ValueError(f"{path}: no 'baseline' scenario; the healthy reference is needed")
-    return ds

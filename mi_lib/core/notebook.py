@@ -1,0 +1,65 @@
+"""The setup every notebook starts with: its profile, run folder and profile settings.
+
+A notebook's parameters cell names ``profile`` and ``run_name`` (both may be empty); its
+first code cell is ``run = start(profile, run_name)``. Profile-dependent values are
+read from the profile (:data:`~mi_lib.core.config.PROFILE_SETTINGS`) through
+:meth:`NotebookSetup.pick`, so a profile means the same thing in every notebook.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from .config import RunPaths, check_profile, default_profile, settings
+
+
+@dataclass(frozen=True)
+class NotebookSetup:
+    """A notebook's setup: the checked profile, the run name and where its products go."""
+
+    profile: str
+    run_name: str
+    paths: RunPaths
+    settings: dict = field(repr=False)
+
+    def pick(self, value, *keys):
+        """``value`` when it is set, else the profile's setting at ``keys``.
+
+        "Not set" is ``None``, ``0`` or ``""``: the notebooks' convention for "the
+        profile's default". ``run.pick(n_splits, "manifold", "n_splits")`` reads
+        ``settings(profile)["manifold"]["n_splits"]`` when ``n_splits`` is 0.
+        """
+        if value is not None and value != 0 and value != "":
+            return value
+        node = self.settings
+        for key in keys:
+            if not isinstance(node, dict) or key not in node:
+                raise KeyError(f"profile {self.profile!r} has no setting {'/'.join(keys)}: "
+                               "add it to mi_lib.core.config.PROFILE_SETTINGS")
+            node = node[key]
+        return node
+
+    def describe(self) -> str:
+        return (f"profile {self.profile}, run {self.run_name}: products in "
+                f"{self.paths.derived}")
+
+
+def start(profile: str = "", run_name: str = "", *, quiet: bool = False) -> NotebookSetup:
+    """The run of a notebook with parameters ``profile`` and ``run_name``.
+
+    An empty ``profile`` is the ``MI_PROFILE`` environment variable's, else
+    ``standard``; an empty ``run_name`` is the profile's name. An unknown profile or an
+    invalid run name raises a ``ValueError`` that names the choices. Unless ``quiet``,
+    prints where the products go. On a Linux machine without a display, 3-D views are
+    rendered off-screen through EGL unless ``VTK_DEFAULT_OPENGL_WINDOW`` says otherwise.
+    """
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    profile = check_profile(profile.strip()) if profile and profile.strip() else default_profile()
+    run = NotebookSetup(profile, run_name or profile, RunPaths(run_name or profile),
+                      settings(profile))
+    if not quiet:
+        print(run.describe())
+    return run
