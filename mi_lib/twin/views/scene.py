@@ -1,4 +1,4 @@
-"""Figures of the digital twin: static pyvista renderings, the AHA bull's-eye, QRS panels.
+"""Figures of the twin's anatomy: static pyvista renderings, image grids, the AHA bull's-eye.
 
 3-D views are rendered off-screen (``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow`` on
 machines without a display) into images that matplotlib lays out, so the notebooks'
@@ -13,9 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Wedge
 
-from .coordinates import AHA_NAMES
-from .ecg import LEADS
-from .forward import TwinModel, body_rotation
+from ..coordinates import AHA_NAMES
+from ..forward import TwinModel, body_rotation
 
 #: camera direction (from the heart towards the camera) and view-up, body frame
 VIEWS = {
@@ -220,35 +219,3 @@ def bullseye(values, ax=None, *, cmap="viridis", vmin=None, vmax=None, label: st
 def aha_legend() -> str:
     """The segment names as a compact text table."""
     return "\n".join(f"{k:2d} {v}" for k, v in AHA_NAMES.items())
-
-
-# ----------------------------------------------------------------------------- QRS
-
-
-def qrs_panels(signals: dict, time=None, *, times: dict | None = None, normalise=True,
-               title: str = "", styles: dict | None = None):
-    """The 8 leads in a 2 x 4 grid, one line per entry of ``signals`` (name -> (8, T)).
-
-    ``times`` gives each signal its own time axis (ms); ``normalise`` divides each signal
-    by its largest absolute value over all leads (one scale per signal).
-    """
-    fig, axes = plt.subplots(2, 4, figsize=(12, 4.6), sharex=True, sharey=normalise)
-    for name, sig in signals.items():
-        sig = np.asarray(sig, float)
-        t = (times or {}).get(name, time)
-        if t is None:
-            t = np.arange(sig.shape[1])
-        if normalise:
-            sig = sig / max(np.abs(sig).max(), 1e-300)
-        for i, ax in enumerate(axes.ravel()):
-            ax.plot(t, sig[i], label=name, **(styles or {}).get(name, {}))
-    for i, ax in enumerate(axes.ravel()):
-        ax.set_title(LEADS[i], fontsize=10)
-        ax.axhline(0, color="0.7", lw=0.5)
-        if i >= 4:
-            ax.set_xlabel("time (ms)")
-    axes[0, 0].legend(fontsize=7, loc="upper left")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
