@@ -148,3 +148,31 @@ def aha_coverage(coords: Coordinates, segments: np.ndarray, scenario: Scenario) 
         sel = segments == k
         cov[k] = scar[sel].mean() if sel.any() else np.nan
     return cov
+
+
+def scenario_coverage(coords: Coordinates, segments: np.ndarray, names=None,
+                      covered: float = 0.5):
+    """The scenarios on one heart (notebook 05's table): each scenario's geometry, its
+    scar and border-zone shares of the LV region (%), the AHA segments its location
+    targets, their mean scar coverage, and the segments at least ``covered`` in scar.
+
+    ``names`` default to every scenario but the baseline; ``segments`` are the heart's
+    :func:`~mi_lib.twin.coordinates.aha_segments`. Returns a ``pandas.DataFrame``.
+    """
+    import pandas as pd
+
+    rows = []
+    for name in (SCENARIO_NAMES[1:] if names is None else names):
+        s = get_scenario(name)
+        lab = tissue_labels(coords, s)[coords.lv]
+        cov = aha_coverage(coords, segments, s)
+        target = LOCATIONS[s.location][4]
+        rows.append({"scenario": name, "ab0": s.ab0, "rt0": s.rt0, "r_tm": s.r_tm,
+                     "r_ab": s.r_ab, "r_rt": s.r_rt, "CV scar/BZ": f"{s.cv_scar:.0%}/{s.cv_bz:.0%}",
+                     "scar % LV": 100 * np.mean(lab == SCAR),
+                     "BZ % LV": 100 * np.mean(lab == BORDER_ZONE),
+                     "target AHA": ",".join(map(str, target)),
+                     "target in scar (mean)": float(np.mean(cov[list(target)])),
+                     f"segments >= {covered:.0%} scar": ",".join(
+                         str(k) for k in range(1, 18) if cov[k] >= covered)})
+    return pd.DataFrame(rows).set_index("scenario")

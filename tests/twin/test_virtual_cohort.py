@@ -157,9 +157,7 @@ def test_notebook_05_and_the_product_share_one_set_of_defaults(tmp_path, monkeyp
 
     p = _notebook_parameters("05_digital_twin.ipynb")
     paths = RunPaths("unit-defaults")
-    options = {"cv": {k: p[f"cv_{k}"] for k in ("fibre", "sheet", "normal", "endo_dense",
-                                                  "endo_sparse")},
-               "upstroke_ms": p["upstroke_ms"], "flip_handedness": p["flip_handedness"],
+    options = {"cv": dict(p["cv"]), "upstroke_ms": p["upstroke_ms"], "flip_handedness": p["flip_handedness"],
                "scar_source": p["scar_source"]}
     for profile in ("smoke", "standard"):
         from_notebook = virtual_cohort.simulation_settings(

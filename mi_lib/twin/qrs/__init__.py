@@ -11,6 +11,7 @@ The method (conventions, every criterion's definition and its sources) is in
 """
 
 from .bounds import (
+    crop_qrs,
     qrs_bounds,
     qrs_duration,
     spatial_velocity,
@@ -90,6 +91,7 @@ __all__ = [
     "prevalence",
     "q_wave",
     "q_waves",
+    "crop_qrs",
     "qrs_bounds",
     "qrs_duration",
     "r_wave_amplitudes",

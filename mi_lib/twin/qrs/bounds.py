@@ -175,3 +175,14 @@ def _crossing(y: np.ndarray, j: int) -> float:
     """Fractional index of the zero crossing between samples ``j`` and ``j + 1``."""
     d = y[j] - y[j + 1]
     return j + (y[j] / d if d != 0 else 0.5)
+
+
+def crop_qrs(leads, dt: float, **bounds) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """The QRS of ``leads`` (n_leads, T) sampled every ``dt`` ms: the samples from the one
+    at or before the onset to the one at or after the offset (:func:`qrs_bounds`, keyword
+    arguments passed on), their times from the first kept sample (ms), and the
+    ``(onset, offset)`` in ms from the start of ``leads``."""
+    leads = np.asarray(leads, float)
+    on, off = qrs_bounds(leads, dt, **bounds)
+    i0, i1 = int(np.floor(on / dt)), min(int(np.ceil(off / dt)) + 1, leads.shape[-1])
+    return leads[..., i0:i1], np.arange(i1 - i0) * float(dt), (on, off)

@@ -133,13 +133,18 @@ inferolateral infarcts, and the large transmural lateral infarct without and wit
 slower conduction."""
 
 
-def duration_summary(table: pd.DataFrame, scenarios=None) -> pd.DataFrame:
+def duration_summary(table: pd.DataFrame, scenarios=None, *, column: str = "qrs_duration_ms",
+                     label: str = "QRS") -> pd.DataFrame:
     """QRS duration on the signal per scenario (mean, sd, min, max over subjects) beside
-    :data:`PAPER_QRS_MS`, from a (subject, scenario) :func:`criteria_table`."""
-    dur = table["qrs_duration_ms"].unstack("scenario")
+    :data:`PAPER_QRS_MS`, from a (subject, scenario) :func:`criteria_table`.
+
+    ``column`` names another duration of the table (e.g. the activation duration),
+    ``label`` heads its columns.
+    """
+    dur = table[column].unstack("scenario")
     scenarios = list(dur.columns) if scenarios is None else list(scenarios)
     dur = dur[scenarios]
-    return pd.DataFrame({"QRS mean (ms)": dur.mean(), "QRS sd (ms)": dur.std(ddof=0),
+    return pd.DataFrame({f"{label} mean (ms)": dur.mean(), f"{label} sd (ms)": dur.std(ddof=0),
                          "min": dur.min(), "max": dur.max(),
                          "paper (ms)": pd.Series(PAPER_QRS_MS, dtype=float)}).loc[scenarios]
 

@@ -11,12 +11,43 @@ machines without a display) into images that matplotlib lays out, so the noteboo
 reports embed plain PNGs.
 """
 
-from .scene import (BULLSEYE, VIEWS, aha_legend, body_grid, bullseye, fibre_glyphs,
-                    helix_angles, helix_profile, image_grid, render, short_axis)
-from .signals import (dtw_heatmap, duration_boxes, precordial_panels, qrs_panels,
-                      r_progression, scenario_dtw_maps)
+from .scene import (
+                    BEST_VIEW,
+                    BULLSEYE,
+                    TISSUE_COLOURS,
+                    VIEWS,
+                    activation_renders,
+                    aha_figure,
+                    aha_legend,
+                    body_grid,
+                    bullseye,
+                    bullseye_angle,
+                    bullseye_radius,
+                    fibre_figure,
+                    fibre_glyphs,
+                    helix_angles,
+                    helix_profile,
+                    image_grid,
+                    interactive_scene,
+                    point_clouds,
+                    polar_tissue,
+                    render,
+                    short_axis,
+                    tissue_bullseyes,
+                    tissue_renders,
+)
+from .signals import (
+                    dtw_heatmap,
+                    duration_boxes,
+                    precordial_panels,
+                    qrs_panels,
+                    r_progression,
+                    scenario_dtw_maps,
+)
 
-__all__ = ["BULLSEYE", "VIEWS", "aha_legend", "body_grid", "bullseye", "dtw_heatmap",
-           "duration_boxes", "fibre_glyphs", "helix_angles", "helix_profile", "image_grid",
-           "precordial_panels", "qrs_panels", "r_progression", "render", "scenario_dtw_maps",
-           "short_axis"]
+__all__ = ["BEST_VIEW", "BULLSEYE", "TISSUE_COLOURS", "VIEWS", "activation_renders",
+           "aha_figure", "aha_legend", "body_grid", "bullseye", "bullseye_angle", "bullseye_radius",
+           "dtw_heatmap", "duration_boxes", "fibre_figure", "fibre_glyphs", "helix_angles", "helix_profile",
+           "image_grid", "interactive_scene", "point_clouds", "polar_tissue",
+           "precordial_panels", "qrs_panels", "r_progression", "render",
+           "scenario_dtw_maps", "short_axis", "tissue_bullseyes", "tissue_renders"]

@@ -9,12 +9,15 @@ means the view of a clinician facing the patient.
 
 from __future__ import annotations
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Wedge
 
-from ..coordinates import AHA_NAMES
+from ..anatomy import CLASSES
+from ..coordinates import AHA_LEVELS, AHA_NAMES
 from ..forward import TwinModel, body_rotation
+from ..scenarios import BORDER_ZONE, HEALTHY, SCAR, get_scenario, tissue_labels
 
 #: camera direction (from the heart towards the camera) and view-up, body frame
 VIEWS = {
@@ -47,15 +50,17 @@ def _surface(grid):
 
 
 def render(grid, scalars=None, *, view="anterior", cmap="viridis", clim=None,
-           categories: bool = False, clip: str | None = None, window_size=(420, 420),
+           categories: bool = False, clip: str | None = None, window_size=(560, 560),
            scalar_bar: bool = False, opacity: float = 1.0, glyphs=None,
-           zoom: float = 1.3) -> np.ndarray:
+           zoom: float = 1.3, labels: tuple | None = None, crop: bool = True) -> np.ndarray:
     """One off-screen rendering (an ``(h, w, 3)`` uint8 image) of a mesh in the body frame.
 
     ``view`` is a name of :data:`VIEWS` or a ``(direction, up)`` pair; ``clip`` a normal
     (``"x"``, a vector; see :func:`short_axis`) through the heart's centre that cuts away
     the half it points to; ``glyphs`` an optional ``pyvista.PolyData`` (e.g. fibre
-    arrows) drawn on top.
+    arrows) drawn on top; ``labels`` an optional ``(points (k, 3), texts)`` pair of
+    body-frame positions and the text shown at each. ``crop`` cuts the white margin
+    away, so the heart fills the image.
     """
     import pyvista as pv
 
@@ -71,13 +76,26 @@ def render(grid, scalars=None, *, view="anterior", cmap="viridis", clim=None,
     if glyphs is not None:
         pl.add_mesh(glyphs, scalars=glyphs.active_scalars_name, cmap="coolwarm",
                     clim=(-90, 90), show_scalar_bar=False, line_width=2.5)
+    if labels is not None:
+        pl.add_point_labels(np.asarray(labels[0], float), list(labels[1]), font_size=20,
+                            point_size=1, shape_opacity=0.6, always_visible=True)
     direction, up = VIEWS[view] if isinstance(view, str) else view
     dist = 4.0 * float(np.ptp(np.asarray(grid.points), axis=0).max())
     pl.camera_position = [tuple(dist * np.asarray(direction)), (0.0, 0.0, 0.0), up]
     pl.camera.zoom(zoom)
     img = pl.screenshot(return_img=True)
     pl.close()
-    return img
+    return _crop(img) if crop else img
+
+
+def _crop(img: np.ndarray, margin: int = 6) -> np.ndarray:
+    """The image cut to the bounding box of its non-white pixels plus ``margin``."""
+    rows, cols = np.nonzero((img < 250).any(axis=2))
+    if not len(rows):
+        return img
+    r0, r1 = max(rows.min() - margin, 0), min(rows.max() + margin + 1, img.shape[0])
+    c0, c1 = max(cols.min() - margin, 0), min(cols.max() + margin + 1, img.shape[1])
+    return img[r0:r1, c0:c1]
 
 
 def short_axis(model: TwinModel) -> tuple[np.ndarray, tuple]:
@@ -90,18 +108,24 @@ def short_axis(model: TwinModel) -> tuple[np.ndarray, tuple]:
     return base, (tuple(base), tuple(up / np.linalg.norm(up)))
 
 
-def image_grid(images, titles=(), ncols: int = 4, size: float = 2.6, suptitle: str = "",
+def image_grid(images, titles=(), ncols: int = 4, size: float = 3.4, suptitle: str = "",
                colorbar: dict | None = None):
-    """Lay out rendered images in a grid; ``colorbar`` = {cmap, vmin, vmax, label}."""
+    """Lay out rendered images in a grid; ``colorbar`` = {cmap, vmin, vmax, label}.
+
+    ``size`` is each panel's width in inches; a constrained layout keeps titles,
+    suptitle and colour bar clear of each other.
+    """
     n = len(images)
+    ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + (1.0 if colorbar else 0.0),
+                                                    (size + 0.45) * nrows + 0.4),
+                             squeeze=False, layout="constrained")
     for ax in axes.ravel():
         ax.axis("off")
     for ax, img, title in zip(axes.ravel(), images, list(titles) + [""] * n, strict=False):
         ax.imshow(img)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
     if colorbar:
         sm = plt.cm.ScalarMappable(cmap=colorbar["cmap"], norm=plt.Normalize(
             colorbar["vmin"], colorbar["vmax"]))
@@ -219,3 +243,220 @@ def bullseye(values, ax=None, *, cmap="viridis", vmin=None, vmax=None, label: st
 def aha_legend() -> str:
     """The segment names as a compact text table."""
     return "\n".join(f"{k:2d} {v}" for k, v in AHA_NAMES.items())
+
+
+# ----------------------------------------------------------------------------- tissue maps
+
+#: colours of the tissue labels (healthy, border zone, scar), in label order
+TISSUE_COLOURS = {HEALTHY: "lightgray", BORDER_ZONE: "orange", SCAR: "firebrick"}
+
+#: the view that shows each infarct location best ("section": the short-axis section)
+BEST_VIEW = {"septal": "section", "apical": "inferior", "anterior_extensive": "anterior",
+             "anterior_limited": "anterior", "lateral": "left", "inferior": "inferior",
+             "inferolateral": "posterior"}
+
+
+def _tissue_cmap():
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap([TISSUE_COLOURS[k] for k in sorted(TISSUE_COLOURS)])
+
+
+def bullseye_radius(ab, levels=AHA_LEVELS) -> np.ndarray:
+    """Radius of the bull's-eye at apicobasal coordinate ``ab``: piecewise linear, so the
+    AHA levels fall on the rings of :func:`bullseye` (apex cap 0-1, apical 1-2, mid 2-3,
+    basal 3-4)."""
+    return np.interp(ab, [0.0, *levels, 1.0], [0.0, 1.0, 2.0, 3.0, 4.0])
+
+
+def bullseye_angle(rt) -> np.ndarray:
+    """Polar angle (deg) of rotational coordinate ``rt`` in the AHA orientation of
+    :func:`bullseye`: the anterior segment centred at the top, septum on the left."""
+    return 120.0 - 360.0 * np.asarray(rt, float)
+
+
+def polar_tissue(coords, labels, ax=None, *, n_radial: int = 24, n_angular: int = 90,
+                 title: str = ""):
+    """The LV's tissue as a bull's-eye projection of the coordinates (as in Cobiveco):
+    radius from ``ab`` (:func:`bullseye_radius`), angle from ``rt``; each cell shows the
+    worst tissue through the wall (scar over border zone over healthy), so
+    subendocardial and transmural infarcts read alike. AHA segment borders drawn in black.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.4, 3.4))
+    lv = coords.lv
+    r = bullseye_radius(coords.ab[lv])
+    theta = np.mod(bullseye_angle(coords.rt[lv]), 360.0)
+    i = np.minimum((r / 4.0 * n_radial).astype(int), n_radial - 1)
+    j = np.minimum((theta / 360.0 * n_angular).astype(int), n_angular - 1)
+    worst = np.full((n_radial, n_angular), -1)
+    np.maximum.at(worst, (i, j), np.asarray(labels)[lv].astype(int))
+    empty = worst < 0
+    if empty.any() and (~empty).any():  # cells no node falls in (near the apex): nearest cell's
+        from scipy.spatial import cKDTree
+
+        ci, cj = np.meshgrid((np.arange(n_radial) + 0.5) * 4.0 / n_radial,
+                             np.deg2rad((np.arange(n_angular) + 0.5) * 360.0 / n_angular),
+                             indexing="ij")
+        xy = np.stack([ci * np.cos(cj), ci * np.sin(cj)], axis=-1)
+        _, k = cKDTree(xy[~empty]).query(xy[empty])
+        worst[empty] = worst[~empty][k]
+    rr, tt = np.meshgrid(np.linspace(0, 4, n_radial + 1),
+                         np.deg2rad(np.linspace(0, 360, n_angular + 1)), indexing="ij")
+    ax.pcolormesh(rr * np.cos(tt), rr * np.sin(tt), np.ma.masked_less(worst, 0),
+                  cmap=_tissue_cmap(), vmin=-0.5, vmax=2.5, shading="flat")
+    # segment borders where aha_segments cuts rt: sixths (basal, mid), free-wall thirds
+    # and the septum (apical)
+    for ring, cuts in ((1, (0.0, 2 / 9, 4 / 9, 2 / 3)), (2, np.arange(6) / 6),
+                       (3, np.arange(6) / 6)):
+        for a in np.deg2rad(bullseye_angle(cuts)):
+            ax.plot([ring * np.cos(a), (ring + 1) * np.cos(a)],
+                    [ring * np.sin(a), (ring + 1) * np.sin(a)], color="k", lw=0.6)
+    for ring in (1, 2, 3, 4):
+        t = np.linspace(0, 2 * np.pi, 200)
+        ax.plot(ring * np.cos(t), ring * np.sin(t), color="k", lw=0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def tissue_bullseyes(model: TwinModel, names, ncols: int = 4, size: float = 3.0,
+                     suptitle: str = "scar (red) and border zone (orange), bull's-eye"):
+    """:func:`polar_tissue` of every scenario in ``names`` on ``model``, in a grid;
+    anterior at the top, septum on the left, apex in the centre."""
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.4) * nrows + 0.4),
+                             squeeze=False, layout="constrained")
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        polar_tissue(model.coords, tissue_labels(model.coords, get_scenario(name)), ax,
+                     title=name.replace("_", " "))
+    fig.suptitle(suptitle)
+    return fig
+
+
+def tissue_renders(model: TwinModel, names, *, views: dict = BEST_VIEW, size: float = 3.4,
+                   ncols: int = 4):
+    """Each scenario of ``names`` rendered from the view that shows its location best
+    (:data:`BEST_VIEW`; septal infarcts on the short-axis section), in a grid."""
+    normal, section = short_axis(model)
+    imgs, titles = [], []
+    for name in names:
+        s = get_scenario(name)
+        grid = body_grid(model, {"tissue": tissue_labels(model.coords, s).astype(float)})
+        view = views.get(s.location, "anterior")
+        imgs.append(render(grid, "tissue", view=section if view == "section" else view,
+                           clip=normal if view == "section" else None,
+                           cmap=[TISSUE_COLOURS[k] for k in sorted(TISSUE_COLOURS)],
+                           clim=(0, 2)))
+        titles.append(f"{name.replace('_', ' ')}\n({view} view)")
+    return image_grid(imgs, titles, ncols=ncols, size=size,
+                      suptitle="scar (red) and border zone (orange)")
+
+
+def activation_renders(model: TwinModel, maps: dict, *, vmax: float, views=("anterior",
+                                                                         "posterior")):
+    """Activation maps (``{name: (n,) ms}``) seen from each of ``views``, one row per map,
+    on a common colour scale clipped at ``vmax``."""
+    imgs, titles = [], []
+    for name, at in maps.items():
+        grid = body_grid(model, {"activation (ms)": np.minimum(at, vmax)})
+        for v in views:
+            imgs.append(render(grid, "activation (ms)", view=v, cmap="turbo", clim=(0, vmax)))
+            titles.append(f"{name.replace('_', ' ')}, {v}")
+    return image_grid(imgs, titles, ncols=2 * len(views) if len(views) < 3 else len(views),
+                      colorbar={"cmap": "turbo", "vmin": 0, "vmax": vmax,
+                                "label": "activation time (ms)"})
+
+
+def interactive_scene(grid, scalars=None, *, cmap="viridis", clim=None, categories=False,
+                      height: int = 520, title: str = ""):
+    """A self-contained interactive 3-D scene (pyvista's vtk.js HTML export, no network
+    needed) as an ``IPython.display.HTML`` iframe that notebooks and their HTML reports
+    embed. Needs ``trame-vtk`` and ``trame-pyvista``."""
+    import html
+    import tempfile
+    from pathlib import Path
+
+    import pyvista as pv
+    from IPython.display import HTML
+
+    pl = pv.Plotter(off_screen=True, window_size=[800, height])
+    pl.set_background("white")
+    kw = {"color": "lightgray"} if scalars is None else {
+        "scalars": scalars, "cmap": cmap, "clim": clim, "categories": categories}
+    pl.add_mesh(_surface(grid), **kw)
+    if title:
+        pl.add_title(title, font_size=10)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "scene.html"
+        pl.trame.export_html(str(out)) if hasattr(pl, "trame") else pl.export_html(str(out))
+        page = out.read_text()
+    pl.close()
+    return HTML(f'<iframe srcdoc="{html.escape(page)}" style="width:100%;height:{height}px;'
+                'border:1px solid #ccc"></iframe>')
+
+
+def point_clouds(clouds: list, title: str = ""):
+    """Point clouds with tissue labels side by side: ``clouds`` is a list of ``(points
+    (n, >=3), labels (n,), title)``."""
+    fig = plt.figure(figsize=(5.5 * len(clouds), 5), layout="constrained")
+    colours = np.array([TISSUE_COLOURS[k] for k in sorted(TISSUE_COLOURS)])
+    for j, (pts, labs, name) in enumerate(clouds):
+        ax = fig.add_subplot(1, len(clouds), j + 1, projection="3d")
+        ax.scatter(*np.asarray(pts)[:, :3].T, c=colours[np.clip(labs, 0, 2)], s=2)
+        ax.set_title(name, fontsize=10)
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def fibre_figure(model: TwinModel):
+    """Fibres on the epicardium (anterior view) and through a mid-ventricular section,
+    coloured by helix angle, beside the LV's measured transmural helix-angle profile."""
+    grid, arrows = body_grid(model), fibre_glyphs(model)
+    normal, section = short_axis(model)
+    mid, helix = helix_profile(model)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), layout="constrained",
+                             gridspec_kw={"width_ratios": [1, 1, 1.1]})
+    for ax, img, title in ((axes[0], render(grid, view="anterior", glyphs=arrows, opacity=0.4),
+                            "anterior view"),
+                           (axes[1], render(grid, view=section, clip=normal, glyphs=arrows,
+                                            opacity=0.4), "mid-ventricular section")):
+        ax.imshow(img)
+        ax.set_title(title)
+        ax.axis("off")
+    axes[2].plot(mid, helix, "o-", label="measured (median, LV)")
+    axes[2].plot([0, 1], [60, -60], "k--", lw=1, label="rule: +60° → −60°")
+    axes[2].set(xlabel="tm (endocardium → epicardium)", ylabel="helix angle (deg)")
+    axes[2].legend(fontsize=8)
+    return fig
+
+
+def aha_figure(model: TwinModel):
+    """The AHA segments of ``model``: each segment's share of the LV nodes as a
+    bull's-eye, and the segments rendered from the front, the left and below, numbered
+    where they reach the epicardium."""
+    seg = np.asarray(model.segments)
+    counts = np.bincount(seg, minlength=18)
+    share = counts / max(counts[1:].sum(), 1)
+    grid = body_grid(model, {"AHA": seg.astype(float)})
+    pts = np.asarray(grid.points)
+    epi = np.asarray(model.anatomy.surface_class) == {v: k for k, v in CLASSES.items()}["epicardium"]
+    present = [k for k in range(1, 18) if (epi & (seg == k)).any()]
+    centres = np.array([pts[epi & (seg == k)].mean(axis=0) for k in present])
+    colours = ["lightgray"] + [matplotlib.colors.to_hex(plt.get_cmap("tab20")(k % 20))
+                               for k in range(17)]
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.4), layout="constrained")
+    bullseye(share, axes[0], cmap="Blues", vmin=0, vmax=share[1:].max() * 1.2,
+             fmt="{:.2f}", title="share of LV nodes per segment")
+    for ax, view in zip(axes[1:], ("anterior", "left", "inferior")):
+        facing = centres @ np.asarray(VIEWS[view][0]) > 0  # labels on the visible side
+        ax.imshow(render(grid, "AHA", view=view, cmap=colours, clim=(-0.5, 17.5),
+                         labels=(centres[facing], [str(k) for k, f in zip(present, facing) if f])))
+        ax.set_title(f"{view} view (grey: RV)")
+        ax.axis("off")
+    return fig

@@ -5,9 +5,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..ecg import LEADS
 from ..qrs import PAPER_QRS_MS, PRECORDIAL
 
-from ..ecg import LEADS
 
 def qrs_panels(signals: dict, time=None, *, times: dict | None = None, normalise=True,
                title: str = "", styles: dict | None = None, xlim=None):
@@ -45,15 +45,17 @@ def _tick(name: str, sep: str = "\n") -> str:
     return name.replace("_", sep)
 
 
-def duration_boxes(readings: dict, scenarios, *, paper: dict = PAPER_QRS_MS, ax=None):
+def duration_boxes(readings: dict, scenarios, *, paper: dict = PAPER_QRS_MS,
+                   column: str = "qrs_duration_ms", ylabel: str = "QRS duration (ms)", ax=None):
     """QRS duration per scenario as boxes over subjects, one colour per reading of the
-    scar (``{name: criteria_table}``), with the paper's durations as red stars."""
+    scar (``{name: criteria_table}``), with the paper's durations as red stars;
+    ``column`` names another duration column of the tables."""
     if ax is None:
         _, ax = plt.subplots(figsize=(12, 3.8))
     scenarios, k_n = list(scenarios), len(readings)
     step = k_n + 1
     for k, (name, table) in enumerate(readings.items()):
-        dur = table["qrs_duration_ms"].unstack("scenario")[scenarios]
+        dur = table[column].unstack("scenario")[scenarios]
         ax.boxplot([dur[c].values for c in scenarios], positions=np.arange(len(scenarios)) * step + k,
                    widths=0.8, patch_artist=True, boxprops={"facecolor": f"C{k}"}, label=name)
     centre = (k_n - 1) / 2
@@ -62,7 +64,7 @@ def duration_boxes(readings: dict, scenarios, *, paper: dict = PAPER_QRS_MS, ax=
             "r*", ms=10, label="paper")
     ax.set_xticks(np.arange(len(scenarios)) * step + centre, [_tick(c) for c in scenarios],
                   fontsize=7)
-    ax.set_ylabel("QRS duration (ms)")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     ax.figure.tight_layout()
     return ax.figure
