@@ -95,3 +95,23 @@ def test_bad_settings_and_inputs(target):
         Energy(model, real, "wasserstein")
     with pytest.raises(ValueError, match="voxels"):
         Energy(model, real[:, :10], "kl")
+
+
+def test_cross_evaluation_scores_each_fit_by_each_divergence(target):
+    """The table's scores are evaluate()'s on the fit's final parameters (same seed), and
+    the true parameters score lower than a far-off fit under both divergences."""
+    import xarray as xr
+
+    from mi_lib.population.personalization import cross_evaluation, evaluate
+
+    model, real = target
+    wrong = np.array([4.0, 1.0, 40.0, 2.0])
+    runs = {("elliptical", "kl"): xr.Dataset({"final_physical": ("param", TRUE)}),
+            ("elliptical", "mmd"): xr.Dataset({"final_physical": ("param", wrong)})}
+    table = cross_evaluation(runs, model.domain, real, n_replicates=3, seed=5)
+    assert list(table.index) == [("elliptical", "KL"), ("elliptical", "MMD")]
+    expected = evaluate(model, real, TRUE, "mmd", n_replicates=3, seed=5)
+    assert table.loc[("elliptical", "KL"), "MMD mean"] == pytest.approx(expected.mean())
+    assert table.loc[("elliptical", "KL"), "MMD sd"] == pytest.approx(expected.std(ddof=1))
+    for score in ("KL", "MMD"):
+        assert table[f"{score} mean"].iloc[0] < table[f"{score} mean"].iloc[1]
