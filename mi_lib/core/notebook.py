@@ -14,6 +14,31 @@ from dataclasses import dataclass, field
 
 from .config import RunPaths, check_profile, default_profile, settings
 
+#: the output type that carries a notebook's summary numbers to the reports' index
+SUMMARY_MIME = "application/vnd.mi-lib.summary+json"
+
+
+def _plain(value):
+    """A JSON-ready form of a summary value: numbers stay numbers, the rest is text."""
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, bool | int | float) and value == value:
+        return value
+    return str(value)
+
+
+def show_summary(values) -> None:
+    """Display ``values`` (name -> value) as a table and as :data:`SUMMARY_MIME` data."""
+    import pandas as pd
+    from IPython.display import display
+
+    values = {str(k): _plain(v) for k, v in dict(values).items()}
+    table = pd.DataFrame({"value": [str(v) if not isinstance(v, float) else f"{v:.4g}"
+                                    for v in values.values()]}, index=list(values))
+    with pd.option_context("display.max_colwidth", 160):
+        display({SUMMARY_MIME: values, "text/html": table.to_html(),
+                 "text/plain": table.to_string()}, raw=True)
+
 
 @dataclass(frozen=True)
 class NotebookSetup:
@@ -40,6 +65,12 @@ class NotebookSetup:
                                "add it to mi_lib.core.config.PROFILE_SETTINGS")
             node = node[key]
         return node
+
+    def summary(self, values) -> None:
+        """Show a notebook's summary numbers (a dict or ``pandas.Series``: name -> value) as
+        a table, and hand them to ``make reports``, whose index lists them beside the
+        notebook (:data:`SUMMARY_MIME`)."""
+        show_summary(values)
 
     def describe(self) -> str:
         return (f"profile {self.profile}, run {self.run_name}: products in "

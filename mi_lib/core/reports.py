@@ -3,7 +3,10 @@
 Each ``notebooks/NN_*.ipynb`` is executed in order by papermill with the profile's
 parameters into ``reports/<profile>/NN_*.ipynb``, rendered to a self-contained HTML
 page (figures embedded as data URIs), and listed in ``reports/<profile>/index.html``
-with its parameters, run time, status and the git commit. A failing notebook is
+with its key figure as a thumbnail (the first figure of the cell tagged ``key-figure``,
+else the notebook's first figure), its summary numbers (what the notebook showed with
+:func:`mi_lib.core.notebook.show_summary`), parameters, run time, status and the git
+commit. A failing notebook is
 reported with its name and failing cell, the others still run, and the command exits
 non-zero.
 
@@ -18,10 +21,11 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .config import check_profile, project_root
+from .notebook import SUMMARY_MIME
 from .store import write_json, write_text
 
 
@@ -34,6 +38,8 @@ class NotebookRun:
     error: str = ""
     html: str = ""
     executed: str = ""
+    thumbnail: str = ""
+    summary: dict = field(default_factory=dict)
 
 
 def git_commit(root: Path) -> str:
@@ -57,6 +63,45 @@ def render_html(executed: Path, target: Path) -> Path:
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     body, _ = exporter.from_notebook_node(nb)
     return write_text(target, body)
+
+
+def key_outputs(executed: Path) -> tuple[bytes | None, dict]:
+    """The key figure (PNG bytes: the first figure of the cell tagged ``key-figure``, else
+    the first figure of the notebook; ``None`` without figures) and the summary numbers
+    (every :data:`SUMMARY_MIME` output, merged in order) of an executed notebook."""
+    import base64
+
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    tagged, first, summary = None, None, {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "image/png" in data:
+                png = base64.b64decode(data["image/png"])
+                first = first or png
+                if tagged is None and "key-figure" in cell.get("metadata", {}).get("tags", []):
+                    tagged = png
+            if SUMMARY_MIME in data:
+                summary.update(data[SUMMARY_MIME])
+    return tagged or first, summary
+
+
+def write_thumbnail(png: bytes, target: Path, width: int = 360) -> Path:
+    """A ``width``-pixel wide copy of a PNG figure, written atomically."""
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    img.thumbnail((width, 4 * width))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True)
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(target)
+    return target
 
 
 def _failure(err: Exception) -> str:
@@ -87,11 +132,21 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict) -> NotebookRun:
     if executed.is_file():
         run.executed = executed.name
         try:
+            png, run.summary = key_outputs(executed)
+            if png is not None:
+                run.thumbnail = write_thumbnail(png, out_dir / f"{path.stem}.png").name
+        except Exception as err:  # a broken figure must not hide the execution result
+            run.error = (run.error + "; " if run.error else "") + f"key figure: {err}"
+        try:
             run.html = render_html(executed, out_dir / f"{path.stem}.html").name
         except Exception as err:  # a rendering failure must not hide the execution result
             run.error = (run.error + "; " if run.error else "") + f"HTML rendering: {err}"
             run.status = "failed"
     return run
+
+
+def _fmt(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def write_index(out_dir: Path, profile: str, commit: str, runs: list[NotebookRun]) -> Path:
@@ -102,20 +157,27 @@ def write_index(out_dir: Path, profile: str, commit: str, runs: list[NotebookRun
             html.escape(r.name)
         params = html.escape(json.dumps(r.parameters))
         colour = {"ok": "#1a7f37", "failed": "#cf222e"}.get(r.status, "#57606a")
+        thumb = (f'<a href="{html.escape(r.html or r.thumbnail)}"><img src="{html.escape(r.thumbnail)}" '
+                 f'alt="key figure of {html.escape(r.name)}" width="240"></a>') if r.thumbnail else ""
+        numbers = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>"
+                          for k, v in r.summary.items())
         rows.append(
-            f"<tr><td>{link}</td><td style='color:{colour};font-weight:600'>{r.status}</td>"
+            f"<tr><td>{link}</td><td>{thumb}</td>"
+            f"<td>{'<table class=s>' + numbers + '</table>' if numbers else ''}</td>"
+            f"<td style='color:{colour};font-weight:600'>{r.status}</td>"
             f"<td>{r.seconds:.1f} s</td><td><code>{params}</code></td>"
             f"<td>{html.escape(r.error)}</td></tr>")
     stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Reports · {profile}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:95em}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #d0d7de;padding:.4em .7em;
-text-align:left;vertical-align:top}}th{{background:#f6f8fa}}code{{font-size:.85em}}</style>
+text-align:left;vertical-align:top}}th{{background:#f6f8fa}}code{{font-size:.85em}}
+table.s{{font-size:.85em}}table.s th{{font-weight:normal}}</style>
 </head><body>
 <h1>MI virtual populations and digital twins · reports</h1>
 <p>Profile <b>{profile}</b> · commit <code>{html.escape(commit)}</code> · generated {stamp}</p>
-<table><tr><th>notebook</th><th>status</th><th>run time</th><th>parameters</th><th>error</th></tr>
+<table><tr><th>notebook</th><th>key figure</th><th>summary</th><th>status</th><th>run time</th><th>parameters</th><th>error</th></tr>
 {''.join(rows)}
 </table></body></html>
 """
