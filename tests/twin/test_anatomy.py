@@ -8,6 +8,7 @@ import pytest
 import pyvista as pv
 
 from mi_lib.twin import anatomy as an
+from mi_lib.twin.anatomy.voxels import _kuhn_template
 
 ROOT = Path(__file__).resolve().parents[2]
 HEART = ROOT / "data" / "raw" / "anatomy" / "kit_geo1" / "heart.vtp"
@@ -25,7 +26,7 @@ def surface():
 
 
 def test_kuhn_split_is_conforming_and_fills_the_cube():
-    t = an._kuhn_template()
+    t = _kuhn_template()
     corners = np.array([[i, j, k] for k in (0, 1) for j in (0, 1) for i in (0, 1)], float)
     vol = an.signed_volumes(corners, t)
     np.testing.assert_allclose(vol, 1 / 6)
