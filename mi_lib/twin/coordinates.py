@@ -66,7 +66,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .anatomy import Anatomy, AnatomyError, unique_edges
+from .anatomy import (
+    BASE,
+    ENDOCARDIUM,
+    EPICARDIUM,
+    LV_ENDOCARDIUM,
+    RV_ENDOCARDIUM,
+    Anatomy,
+    AnatomyError,
+    unique_edges,
+)
 from .eikonal import activation_times
 from .fem import node_gradients, solve_laplace, stiffness_matrix
 
@@ -143,7 +152,7 @@ def _circ_mean(angles) -> float:
 def _axes(anatomy: Anatomy) -> tuple[np.ndarray, np.ndarray]:
     """Base centroid and the apex -> base unit normal of the plane fitted to the base."""
     p, c = anatomy.points, anatomy.surface_class
-    base = p[c == 1]
+    base = p[c == BASE]
     centre = base.mean(axis=0)
     normal = np.linalg.svd(base - centre, full_matrices=False)[2][2]
     if np.mean((p - centre) @ normal) > 0:  # the myocardium lies below the base
@@ -233,8 +242,8 @@ def compute_coordinates(anatomy: Anatomy, *, n_levels: int = 20,
     k = stiffness_matrix(p, tets)
 
     # transventricular
-    endo = (cls == 3) | (cls == 4)
-    u = solve_laplace(k, endo, (cls[endo] == 4).astype(float))
+    endo = np.isin(cls, ENDOCARDIUM)
+    u = solve_laplace(k, endo, (cls[endo] == RV_ENDOCARDIUM).astype(float))
     tv = (u >= 0.5).astype(np.int8)
 
     # transmural: 0 on the endocardia, 1 on the epicardium and the septal interface
@@ -245,25 +254,25 @@ def compute_coordinates(anatomy: Anatomy, *, n_levels: int = 20,
     interface = np.zeros(len(p), bool)
     interface[closer] = True
     interface &= ~endo
-    fixed = endo | (cls == 2) | interface  # the base keeps zero flux
+    fixed = endo | (cls == EPICARDIUM) | interface  # the base keeps zero flux
     tm = np.clip(solve_laplace(k, fixed, np.where(endo[fixed], 0.0, 1.0)), 0.0, 1.0)
 
     # apicobasal
     centre, normal = _axes(anatomy)
     height = (p - centre) @ normal
-    epi_lv = np.flatnonzero((cls == 2) & (tv == 0))
+    epi_lv = np.flatnonzero((cls == EPICARDIUM) & (tv == 0))
     apex = int(epi_lv[np.argmin(height[epi_lv])])
     eye = np.eye(3)
     d_apex = activation_times(p, tets, eye, [apex])
-    base_nodes = np.flatnonzero(cls == 1)
+    base_nodes = np.flatnonzero(cls == BASE)
     d_base = activation_times(p, tets, eye, base_nodes)
     if not (np.all(np.isfinite(d_apex)) and np.all(np.isfinite(d_base))):
         raise AnatomyError(f"{anatomy.source or anatomy.name}: the mesh is not connected")
     ab = d_apex / np.maximum(d_apex + d_base, 1e-12)
 
     # orientation: LV -> RV and the inferior direction
-    lv_c = p[cls == 3].mean(axis=0)
-    rv_c = p[cls == 4].mean(axis=0)
+    lv_c = p[cls == LV_ENDOCARDIUM].mean(axis=0)
+    rv_c = p[cls == RV_ENDOCARDIUM].mean(axis=0)
     v = rv_c - lv_c
     v = _unit(v - (v @ normal) * normal)
     w = np.cross(-normal, v)  # (base -> apex) x (LV -> RV): towards the inferior junction
@@ -271,7 +280,7 @@ def compute_coordinates(anatomy: Anatomy, *, n_levels: int = 20,
         w = -w
 
     # junctions: epicardial nodes next to u = 1/2
-    junction = interface & ((cls == 2) | _next_to(e, cls == 2))
+    junction = interface & ((cls == EPICARDIUM) | _next_to(e, cls == EPICARDIUM))
     if junction.sum() < 4:
         raise AnatomyError(f"{anatomy.source or anatomy.name}: the LV and RV do not meet on "
                            "the epicardium (no RV insertion found)")

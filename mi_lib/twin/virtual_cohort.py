@@ -48,7 +48,14 @@ import numpy as np
 
 from mi_lib.core.names import SIMULATIONS
 
-from .anatomy import Anatomy, AnatomyError, load_anatomy, signed_volumes
+from .anatomy import (
+    LV_ENDOCARDIUM,
+    RV_ENDOCARDIUM,
+    Anatomy,
+    AnatomyError,
+    load_anatomy,
+    signed_volumes,
+)
 from .coordinates import COORDINATES, Coordinates, centre_line, compute_coordinates
 from .ecg import ELECTRODES, LEADS
 from .forward import TwinModel
@@ -127,8 +134,8 @@ def deform(anatomy: Anatomy, coords: Coordinates, coefficients: dict[str, float]
     axis = coords.axes["long_axis"]
     a = {k: float(coefficients.get(k, 0.0)) for k in MODES}
     cls = anatomy.surface_class
-    r_lv = _ventricle_radial(p, coords, cls == 3)
-    r_rv = _ventricle_radial(p, coords, cls == 4)
+    r_lv = _ventricle_radial(p, coords, cls == LV_ENDOCARDIUM)
+    r_rv = _ventricle_radial(p, coords, cls == RV_ENDOCARDIUM)
     w_rv = 1.0 / (1.0 + np.exp(-(coords.u - 0.5) / 0.2))
     d = (a["scale"] * (p - c)
          + a["length"] * np.outer((p - c) @ axis, axis)

@@ -15,7 +15,12 @@ The formats, the mesher, open seams and repairs: ``docs/twin/anatomy.md``.
 
 from .loader import check_tets, load_anatomy
 from .mesh import (
+    BASE,
     CLASSES,
+    ENDOCARDIUM,
+    EPICARDIUM,
+    LV_ENDOCARDIUM,
+    RV_ENDOCARDIUM,
     SEAM_GAP_EDGES,
     SURFACE_PARTS,
     Anatomy,
@@ -32,7 +37,12 @@ from .voxels import box_mesh, voxel_tets, voxel_votes, voxelize, voxelize_open
 from .winding import WindingNumber, solid_angles
 
 __all__ = [
+    "BASE",
     "CLASSES",
+    "ENDOCARDIUM",
+    "EPICARDIUM",
+    "LV_ENDOCARDIUM",
+    "RV_ENDOCARDIUM",
     "SEAM_GAP_EDGES",
     "SURFACE_PARTS",
     "Anatomy",

@@ -13,13 +13,19 @@ import numpy as np
 from scipy import sparse
 
 #: Surface classes of the input format.
-CLASSES = {1: "base", 2: "epicardium", 3: "lv_endocardium", 4: "rv_endocardium"}
+#: surface classes of the boundary nodes (0: interior node)
+BASE, EPICARDIUM, LV_ENDOCARDIUM, RV_ENDOCARDIUM = 1, 2, 3, 4
+#: endocardial classes (both ventricles)
+ENDOCARDIUM = (LV_ENDOCARDIUM, RV_ENDOCARDIUM)
+CLASSES = {BASE: "base", EPICARDIUM: "epicardium", LV_ENDOCARDIUM: "lv_endocardium",
+           RV_ENDOCARDIUM: "rv_endocardium"}
 SURFACE_SUFFIXES = (".vtp", ".vtk", ".ply", ".stl")
 #: Default grid spacing (mm) of the tetrahedral mesh: axis edges have this length, face
 #: and cube diagonals sqrt(2) and sqrt(3) times it (mean edge ~1.24 times it).
 EDGE_LENGTH = 2.0
 #: The four-surface input: file-name part -> class (``heart_epi.ply`` etc.).
-SURFACE_PARTS = {"epi": 2, "endo_lv": 3, "endo_rv": 4, "base": 1}
+SURFACE_PARTS = {"epi": EPICARDIUM, "endo_lv": LV_ENDOCARDIUM, "endo_rv": RV_ENDOCARDIUM,
+                 "base": BASE}
 #: Widest seam gap between the four surfaces that the mesher bridges, in edge lengths.
 SEAM_GAP_EDGES = 3.0
 #: Disconnected pieces below this fraction (of a surface's area, of a tetrahedral mesh's

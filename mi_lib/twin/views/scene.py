@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Wedge
 
-from ..anatomy import CLASSES
+from ..anatomy import EPICARDIUM
 from ..coordinates import AHA_LEVELS, AHA_NAMES
 from ..forward import TwinModel, body_rotation
 from ..scenarios import BORDER_ZONE, HEALTHY, SCAR, get_scenario, tissue_labels
@@ -406,7 +406,7 @@ def point_clouds(clouds: list, title: str = ""):
     colours = np.array([TISSUE_COLOURS[k] for k in sorted(TISSUE_COLOURS)])
     for j, (pts, labs, name) in enumerate(clouds):
         ax = fig.add_subplot(1, len(clouds), j + 1, projection="3d")
-        ax.scatter(*np.asarray(pts)[:, :3].T, c=colours[np.clip(labs, 0, 2)], s=2)
+        ax.scatter(*np.asarray(pts)[:, :3].T, c=colours[np.clip(labs, HEALTHY, SCAR)], s=2)
         ax.set_title(name, fontsize=10)
         ax.set_axis_off()
     if title:
@@ -445,7 +445,7 @@ def aha_figure(model: TwinModel):
     share = counts / max(counts[1:].sum(), 1)
     grid = body_grid(model, {"AHA": seg.astype(float)})
     pts = np.asarray(grid.points)
-    epi = np.asarray(model.anatomy.surface_class) == {v: k for k, v in CLASSES.items()}["epicardium"]
+    epi = np.asarray(model.anatomy.surface_class) == EPICARDIUM
     present = [k for k in range(1, 18) if (epi & (seg == k)).any()]
     centres = np.array([pts[epi & (seg == k)].mean(axis=0) for k in present])
     colours = ["lightgray"] + [matplotlib.colors.to_hex(plt.get_cmap("tab20")(k % 20))
