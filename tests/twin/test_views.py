@@ -88,3 +88,19 @@ def test_crop_keeps_the_drawing_and_a_margin():
     img[10:20, 5:9] = 0
     out = views.scene._crop(img, margin=2)
     assert out.shape == (14, 8, 3) and (out[2:12, 2:6] == 0).all()
+
+
+def test_interactive_scene_is_self_contained():
+    """The exported scene carries vtk.js and the mesh inline: nothing is fetched."""
+    import html
+    import re
+
+    import pyvista as pv
+
+    grid = pv.ImageData(dimensions=(4, 4, 4)).cast_to_unstructured_grid()
+    grid.point_data["t"] = np.arange(grid.n_points, dtype=float)
+    out = views.interactive_scene(grid, "t", clim=(0, grid.n_points)).data
+    assert out.startswith("<iframe srcdoc=")
+    page = html.unescape(out)
+    assert "vtk" in page and len(page) > 100_000
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", page)
