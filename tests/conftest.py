@@ -1,4 +1,5 @@
-"""Shared fixtures: small synthetic cohorts written once per test session."""
+"""Shared fixtures: small synthetic cohorts written once per test session; every test's
+products go to a temporary folder, never into ``data/derived/``."""
 
 import numpy as np
 import pytest
@@ -27,3 +28,15 @@ def cohort_left(tmp_path_factory):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def _derived_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("derived")
+
+
+@pytest.fixture(autouse=True)
+def _products_in_a_temporary_folder(_derived_root, monkeypatch):
+    """Run products of every test land in one temporary folder per test session
+    (``MI_DERIVED_ROOT``), shared by the tests that build the same product."""
+    monkeypatch.setenv("MI_DERIVED_ROOT", str(_derived_root))

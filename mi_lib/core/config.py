@@ -99,7 +99,12 @@ def project_root() -> Path:
 
 @dataclass(frozen=True)
 class RunPaths:
-    """Where a run reads and writes: ``data/derived/<run_name>/`` under the project root."""
+    """Where a run reads and writes: ``data/derived/<run_name>/`` under the project root.
+
+    The environment variable ``MI_DERIVED_ROOT``, when set, replaces ``data/derived``
+    (products on a scratch disk; the tests' temporary folders); inputs stay in
+    ``data/raw`` of the project.
+    """
 
     run_name: str
     root: Path = field(default_factory=project_root)
@@ -113,8 +118,10 @@ class RunPaths:
 
     @property
     def derived(self) -> Path:
-        """``data/derived/<run_name>/`` (created on first use)."""
-        path = self.root / "data" / "derived" / self.run_name
+        """``data/derived/<run_name>/`` or ``$MI_DERIVED_ROOT/<run_name>/`` (created on
+        first use)."""
+        base = os.environ.get("MI_DERIVED_ROOT")
+        path = (Path(base) if base else self.root / "data" / "derived") / self.run_name
         path.mkdir(parents=True, exist_ok=True)
         return path
 

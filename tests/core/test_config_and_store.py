@@ -43,10 +43,13 @@ def test_profiles(monkeypatch):
     assert sum(smoke.values()) < sum(paper.values())
 
 
-def test_run_paths(tmp_path):
+def test_run_paths(tmp_path, monkeypatch):
     paths = config.RunPaths("smoke", root=tmp_path)
+    monkeypatch.delenv("MI_DERIVED_ROOT")
     assert paths.product("population.nc") == tmp_path / "data/derived/smoke/population.nc"
     assert paths.derived.is_dir()
+    monkeypatch.setenv("MI_DERIVED_ROOT", str(tmp_path / "scratch"))
+    assert paths.product("x.nc") == tmp_path / "scratch/smoke/x.nc"
     for bad in ("", "../x", "a/b", ".."):
         with pytest.raises(ValueError, match="run_name"):
             config.RunPaths(bad, root=tmp_path)
@@ -61,3 +64,10 @@ def test_atomic_products_get_the_usual_file_mode(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)
+
+
+def test_tests_never_write_into_data_derived():
+    """The conftest fixture sends every run product of the tests to a temporary folder."""
+    paths = config.RunPaths("smoke")
+    assert not paths.derived.is_relative_to(config.project_root() / "data" / "derived")
+    assert paths.raw == config.project_root() / "data" / "raw"

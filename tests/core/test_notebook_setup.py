@@ -8,6 +8,7 @@ from mi_lib.core.notebook import start
 
 def test_start_resolves_profile_and_run(monkeypatch, tmp_path):
     monkeypatch.setenv("MI_PROJECT_ROOT", str(tmp_path))
+    monkeypatch.delenv("MI_DERIVED_ROOT")  # products under tmp_path/data/derived
     monkeypatch.setenv("MI_PROFILE", "smoke")
     run = start("", "", quiet=True)
     assert (run.profile, run.run_name) == ("smoke", "smoke")
@@ -24,6 +25,7 @@ def test_start_resolves_profile_and_run(monkeypatch, tmp_path):
 
 def test_pick_prefers_the_given_value(monkeypatch, tmp_path):
     monkeypatch.setenv("MI_PROJECT_ROOT", str(tmp_path))
+    monkeypatch.delenv("MI_DERIVED_ROOT")  # products under tmp_path/data/derived
     run = start("smoke", quiet=True)
     assert run.pick(0, "models", "n_columns") == PROFILE_SETTINGS["smoke"]["models"]["n_columns"]
     assert run.pick(None, "analysis", "noise_floor_splits") == 5

@@ -42,6 +42,7 @@ def test_notebook_04_runs_on_products_made_elsewhere(elsewhere, tmp_path, monkey
 
     pop, pop_path, files = elsewhere
     monkeypatch.setenv("MI_PROJECT_ROOT", str(tmp_path))  # products land in tmp_path
+    monkeypatch.delenv("MI_DERIVED_ROOT")  # products under tmp_path/data/derived
     papermill.execute_notebook(
         str(ROOT / "notebooks" / "04_isomap_analysis.ipynb"), str(tmp_path / "04.ipynb"),
         parameters={"profile": "smoke", "run_name": "other", "population_path": str(pop_path),

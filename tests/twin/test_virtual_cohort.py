@@ -156,7 +156,7 @@ def test_notebook_05_and_the_product_share_one_set_of_defaults(tmp_path, monkeyp
     from mi_lib.twin import products, virtual_cohort
 
     p = _notebook_parameters("05_digital_twin.ipynb")
-    paths = RunPaths("unit-defaults")
+    paths = RunPaths("unit-defaults")  # its products go to MI_DERIVED_ROOT (conftest)
     options = {"cv": dict(p["cv"]), "upstroke_ms": p["upstroke_ms"], "flip_handedness": p["flip_handedness"],
                "scar_source": p["scar_source"]}
     for profile in ("smoke", "standard"):
