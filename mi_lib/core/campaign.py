@@ -1,66 +1,15 @@
 """Resumable simulation campaigns on Dask: every group x part, each part saved atomically.
 
-A *campaign* is a set of independent simulations organised in *groups* (e.g. the
-subjects of a virtual cohort) of *parts* (e.g. the pacing or infarct scenarios simulated
-on each subject). The caller supplies the simulation as a generator function::
+``work(group, parts)`` is a generator yielding ``(part, result)``, ``result`` a dict of
+arrays or numbers; :func:`run_campaign` runs it once per group on a Dask cluster (a local
+one by default, ``scheduler_address="tcp://host:8786"`` for an existing one,
+``"synchronous"`` in-process) and saves each part as ``parts_dir/<group>/<part>.npz``
+(one ``.npy`` member per key, the format of ``np.savez``; :func:`load_parts` reads them).
+The files are the state: rerunning the same call computes only the missing parts. A
+script must call :func:`run_campaign` under ``if __name__ == "__main__":``; only one
+campaign may write to a ``parts_dir`` at a time.
 
-    def work(group: str, parts: list[str]):
-        model = build_expensive_model(group)        # once per group
-        for part in parts:
-            yield part, {"activation": simulate(model, part)}   # dict of arrays / numbers
-
-:func:`run_campaign` runs ``work`` on a Dask cluster and stores every result as its own
-file ``parts_dir/<group>/<part>.npz`` (one ``.npy`` member per key of the result dict,
-the format of ``np.savez``; read it back with :func:`load_parts`).
-
-Resumable design
-----------------
-* **One file per part, written atomically.** The worker-side wrapper saves each part as
-  soon as ``work`` yields it: to a hidden temporary file in the same folder
-  (``.<part>.<random>.tmp.npz``, :func:`mi_lib.core.store.atomic_path`), then renamed over
-  ``<part>.npz`` with ``os.replace`` (atomic on POSIX). A ``<part>.npz`` file is therefore
-  always complete, and an interruption (Ctrl-C, a killed worker, a crash in ``work``, a
-  lost node) loses at most the simulations in flight.
-* **The files are the state.** Before submitting, the runner lists the parts already on
-  disk (deleting the temporary files that interrupted writes left behind) and submits
-  only the groups with missing parts, asking ``work`` for the missing parts only; the
-  wrapper checks the disk again when its task starts, so a task that Dask retries after
-  a worker died does not recompute what the dead worker had saved. There is no
-  manifest or database to keep consistent: rerunning the same call resumes it, and a
-  finished campaign returns at once without starting a cluster.
-* **One Dask task per group,** so ``work`` can build an expensive per-group model (a
-  mesh, a lead field, a factorised matrix) once and reuse it for every part. The
-  progress bar counts parts and advances by a group's parts when its task finishes.
-* **Failures are isolated.** If ``work`` raises for a group, the other groups still run
-  to the end and every part saved before the error is kept; :func:`run_campaign` then
-  raises a ``RuntimeError`` naming the failed groups with the first traceback. Fix the
-  cause and rerun: only what is missing is computed.
-* **Contract checks.** The wrapper refuses a part that was not requested (or is yielded
-  twice) and, when ``work`` returns, fails the group if some requested parts were never
-  yielded (the parts it did yield are kept).
-
-Where the work runs
--------------------
-By default a ``LocalCluster`` of ``min(2, cpu_count)`` single-threaded worker processes
-is started and closed at the end (BLAS/OpenMP pools limited to one thread per worker,
-so that the processes do not oversubscribe the cores). To use an existing cluster, e.g.
-on several machines sharing the filesystem that holds ``parts_dir``::
-
-    $ dask scheduler                                        # prints tcp://host:8786
-    $ dask worker tcp://host:8786 --nworkers 4 --nthreads 1  # on each machine
-
-then ``run_campaign(..., scheduler_address="tcp://host:8786")``. ``work`` must then be
-importable on the workers (a function of an installed package such as ``mi_lib``) or
-defined in the notebook/script itself (``cloudpickle`` ships it by value); the workers
-must see ``parts_dir`` at the same (absolute) path. ``scheduler_address="synchronous"``
-runs the groups one after the other in the calling process, without Dask: for
-debugging (breakpoints, plain tracebacks) and tiny problems. As with any Dask
-``LocalCluster`` (worker processes are spawned and re-import the main module), a script
-must call :func:`run_campaign` under ``if __name__ == "__main__":``; notebooks need
-nothing special.
-
-Only one campaign should write to a given ``parts_dir`` at a time (a second one would
-delete the first one's temporary files and duplicate its work).
+The design (atomic writes, resuming, failures, clusters): ``docs/core/campaign.md``.
 """
 
 from __future__ import annotations

@@ -1,31 +1,15 @@
 """Divergences between a synthetic population P and a real population Q (paper 000 §2.3).
 
 Both work on sample matrices ``(n_samples, n_features)`` -- for infarct images, one row
-per image over the myocardial voxels -- or, for speed, on precomputed squared distances
-(see :mod:`mi_lib.population.models._kernels` for the packed binary images of the models).
+per image over the myocardial voxels -- or on precomputed squared distances
+(``*_from_sqdist``).
 
-* :func:`kl_divergence` -- KL(P || Q) from Gaussian kernel density estimates of P and Q
-  with one bandwidth ``sigma``, evaluated at the samples of P::
+* :func:`kl_divergence` -- KL(P || Q) from Gaussian kernel density estimates with one
+  bandwidth, by default the mean distance of P's samples to their 10 nearest in Q;
+* :func:`mmd2` -- the unbiased squared MMD with a fixed Gaussian bandwidth;
+* :func:`gaussian_kl`, :func:`gaussian_mmd2` -- closed forms for two Gaussians.
 
-      KL ~ 1/p sum_i [ log p_hat(x_i) - log q_hat(x_i) ],
-      p_hat(x_i) = 1/(p-1) sum_{j != i} k(x_i, x_j),   q_hat(x_i) = 1/q sum_j k(x_i, y_j),
-      k(x, y) = exp(-|x - y|^2 / (2 sigma^2)).
-
-  The density of P at its own sample leaves that sample out (otherwise the estimate is
-  biased upwards by the kernel's peak), and the kernels' normalising constants cancel
-  because both densities share ``sigma``. The paper sets ``sigma`` to the average
-  distance between each sample and its 10 nearest neighbours (§3.1). We read "each
-  sample" as each sample of P and its 10 nearest neighbours in Q
-  (:func:`cross_knn_bandwidth_from_sqdist`): the kernel then widens where P strays from
-  Q. With Q's own 10-NN distance instead, the density of Q collapses in the tails where
-  P's samples lie and the estimate overshoots: +77% at KL = 1 for two 2-D Gaussians one
-  unit apart on each axis (n = 2000), against +12% with the cross rule (``tests``).
-* :func:`mmd2` -- the unbiased estimate of the squared maximum mean discrepancy with a
-  Gaussian kernel (the alternative of §4), with a fixed bandwidth (Q's own 10-NN
-  distance by default), so that MMD values of different P are comparable.
-
-:func:`gaussian_kl` and :func:`gaussian_mmd2` are the closed forms for two Gaussians,
-against which the estimators are tested.
+The estimators and the bandwidth rules: ``docs/population/personalization.md``.
 """
 
 from __future__ import annotations

@@ -1,20 +1,14 @@
 """Manifold analysis of infarct populations (paper 000 §3.2, Figs. 3 and 4).
 
-* :func:`isomap` embeds a population of infarct images with scikit-learn's Isomap and
-  :func:`isomap_eigenvalues` gives the full spectrum of its geodesic kernel (Fig. 3a:
-  the relative decrease of the eigenvalues tells how compact a population is).
-* :class:`MultiScaleKernelRegression` maps latent coordinates back to image space
-  (Fig. 4: the modes of variation). It is the multi-scale kernel regression the paper
-  cites: Gaussian kernel ridge regressions from coarse to fine bandwidths, each fitting
-  what the coarser ones left, with the data and regularisation terms weighted equally.
-* :func:`modes_of_variation` reconstructs the patterns at a few standard deviations along
-  the first latent dimensions.
-* :func:`energy_distance` and :func:`permutation_test` compare two populations in a latent
-  space (the paper compares by eye; the test gives a number).
+* :func:`isomap`, :func:`isomap_eigenvalues` -- Isomap embedding and the spectrum of its
+  geodesic kernel (Fig. 3a);
+* :class:`MultiScaleKernelRegression` -- latent coordinates back to images (Fig. 4);
+  :func:`modes_of_variation` along the first latent dimensions;
+* :func:`energy_distance`, :func:`permutation_test` -- two populations compared in a
+  latent space.
 
-Distances between infarct images are Euclidean over the myocardial voxels of the domain
-(for binary images: the square root of the number of voxels that differ), as in the
-divergences of :mod:`mi_lib.population.divergence`.
+Images are ``(n, n_voxels)`` over the myocardial voxels of the domain, compared by
+Euclidean distance. The method: ``docs/population/manifold.md``.
 """
 
 from __future__ import annotations

@@ -4,25 +4,11 @@
 CMA-ES (the ``cma`` package) searches the model's unconstrained parameters ``x``; each
 candidate's energy compares ``n_synthetic`` infarcts drawn from the model at
 ``theta = model.physical(x)`` with the real population, by KL divergence (the paper) or
-squared MMD (:mod:`mi_lib.population.divergence`).
+squared MMD (:mod:`mi_lib.population.divergence`). The candidates of a generation share
+one draw (common random numbers), the answer is the search distribution's mean, and the
+stopping tests are noise-aware (:func:`stagnation`).
 
-Noise. The model is random and the divergence is estimated from 100 samples, so the
-energy is noisy. We handle it in three ways:
-
-* *common random numbers*: the candidates of one generation share one draw of the
-  model's random numbers (start points, radii, ...), so their energies differ by their
-  parameters rather than by their luck, and CMA-ES ranks them reliably; each generation
-  draws afresh, so the search cannot overfit one draw;
-* *the distribution mean is the answer*: CMA-ES's mean averages the 15 best of 100
-  candidates every generation; we report it (and its energy, re-estimated on
-  ``n_final`` fresh draws), never the luckiest candidate;
-* *noise-aware stopping*: the energy test uses the energy at the mean averaged over the
-  last generations, and the stagnation test looks for a *trend* in the search
-  distribution, not for a fluctuation (:func:`stagnation`).
-
-Per generation we record the candidates' best and median energy, the energy at the
-mean, the mean, the full covariance ``sigma^2 C`` of the search distribution and the
-step size ``sigma``.
+The method and its settings: ``docs/population/personalization.md``.
 """
 
 from __future__ import annotations

@@ -1,63 +1,14 @@
 """Consistent biventricular coordinates, rule-based fibres and AHA-17 segments.
 
-Coordinates (after Cobiveco, Schuler et al., Medical Image Analysis 74:102247, 2021)
-------------------------------------------------------------------------------------
-Every node of a biventricular tetrahedral mesh gets four coordinates, all in [0, 1]:
+:func:`compute_coordinates` gives every mesh node ``tm`` (0 endocardium -> 1
+epicardium), ``ab`` (0 apex -> 1 base), ``rt`` (0 anterior RV junction -> 2/3 inferior
+junction through the free wall -> 1 through the septum) and ``tv`` (0 LV, 1 RV), all in
+[0, 1], after Cobiveco; the LV region is ``tv = 0 or (tv = 1 and rt > 2/3)``
+(:attr:`Coordinates.lv`). :func:`fibre_directions` gives per-element fibre, sheet and
+sheet-normal directions (helix +60 deg endocardium, -60 deg epicardium);
+:func:`aha_segments` the AHA segment (1..17) of every node of the LV region.
 
-``tv`` transventricular
-    0 in the left ventricle (LV), 1 in the right (RV). From the P1 finite-element Laplace
-    problem ``div grad u = 0`` with ``u = 0`` on the LV endocardium, ``u = 1`` on the RV
-    endocardium and natural (zero-flux) conditions elsewhere; ``tv = [u >= 1/2]``. The
-    ``u = 1/2`` iso-surface splits the septum in two, as in Cobiveco.
-``tm`` transmural
-    0 on the endocardium, 1 on the epicardium. Laplace problem with ``tm = 0`` on both
-    endocardia and ``tm = 1`` on the epicardium and on the septal interface (the nodes
-    next to ``u = 1/2``): each ventricle's septal half runs from its endocardium to the
-    mid-septum, as Cobiveco's ``tm`` does.
-``ab`` apicobasal
-    0 at the apex, 1 on the base: ``ab = d_apex / (d_apex + d_base)`` with ``d`` the
-    geodesic distances inside the myocardium (isotropic Eikonal solves,
-    :mod:`mi_lib.twin.eikonal`) from the apex node and from the base surface. Cobiveco
-    gets ``ab`` from a heat-method geodesic along a ridge; distances through the wall
-    give the same normalised arc-length along the wall.
-``rt`` rotational
-    Around each ventricle, angle about its own centre line (the centroids of its
-    endocardium, level by level along the long axis), mapped piecewise linearly between
-    the two RV insertions (the epicardial junctions where ``u`` crosses 1/2, found per
-    level): ``rt = 0`` at the anterior junction, ``0 -> 2/3`` through the free wall
-    (LV: anterior, lateral, inferior; RV: anterior, free wall, inferior), ``2/3`` at the
-    inferior (posterior) junction, ``2/3 -> 1`` back through the septum. The septum is
-    ``rt > 2/3`` in both ventricles, so the LV region of the digital-twin paper (004,
-    §III-A), ``tv = 0  or  (tv = 1 and rt > 2/3)``, holds the whole septum
-    (:attr:`Coordinates.lv`). Cobiveco solves Laplace problems on a cut mesh for ``rt``;
-    the junction-anchored angle has the same landmarks and is exact on a body of
-    revolution, at the cost of depending on the centre line near the apex (where
-    ``rt`` is ill-defined in every method).
-
-Anatomical orientation
-----------------------
-Long axis: the normal of the plane fitted to the base nodes, pointing from the apex to the
-base. Which junction is anterior follows from the heart's chirality: with ``u`` the
-base-to-apex direction and ``v`` the LV-to-RV direction, ``u x v`` points to the
-inferior (posterior) junction in a right-handed (non-mirrored) frame. A mirrored mesh
-(``flip_handedness``) swaps anterior and inferior.
-
-Fibres (rule-based, Bayer-like simplification)
-----------------------------------------------
-Per element: sheet ``s = grad tm / |grad tm|`` (transmural), longitudinal ``l`` = the
-part of ``grad ab`` orthogonal to ``s``, circumferential ``c = l x s`` (counter-clockwise
-seen from the base). Fibre ``f = cos(a) c + sin(a) l`` with helix angle
-``a = a_endo + (a_epi - a_endo) tm`` (+60 deg endocardium, -60 deg epicardium: a
-right-handed helix inside, left-handed outside); sheet-normal ``n = f x s``.
-
-AHA 17 segments (Cerqueira et al., Circulation 105:539, 2002)
------------------------------------------------------------
-On the LV region: apex cap ``ab < AHA_LEVELS[0]`` is segment 17; the rest is cut in three
-equal ``ab`` ranges (apical, mid, basal). Basal and mid rings have six 60-degree segments
-from the anterior junction: anterior (1/7), anterolateral (6/12), inferolateral (5/11),
-inferior (4/10) on the free wall (``rt`` quarters of [0, 2/3]), inferoseptal (3/9) and
-anteroseptal (2/8) on the septum (halves of [2/3, 1]). The apical ring has anterior (13),
-lateral (16), inferior (15) (thirds of the free wall) and septal (14).
+The coordinates, the orientation, the fibres and the segments: ``docs/twin/coordinates.md``.
 """
 
 from __future__ import annotations
@@ -218,7 +169,7 @@ def _rotational(theta, th_ant, th_inf, sign):
 
 def compute_coordinates(anatomy: Anatomy, *, n_levels: int = 20,
                         flip_handedness: bool = False) -> Coordinates:
-    """Biventricular coordinates ``(tm, ab, rt, tv)`` of every node (module docstring).
+    """Biventricular coordinates ``(tm, ab, rt, tv)`` of every node (``docs/twin/coordinates.md``).
 
     Parameters
     ----------
@@ -342,7 +293,7 @@ def fibre_directions(anatomy: Anatomy, coords: Coordinates, alpha_endo: float = 
                      alpha_epi: float = -60.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rule-based fibre, sheet and sheet-normal unit vectors per tetrahedron.
 
-    See the module docstring; the frame is :func:`local_frame`.
+    See ``docs/twin/coordinates.md``; the frame is :func:`local_frame`.
 
     Returns
     -------
@@ -360,7 +311,8 @@ def fibre_directions(anatomy: Anatomy, coords: Coordinates, alpha_endo: float = 
 
 
 def aha_segments(coords: Coordinates, levels=AHA_LEVELS) -> np.ndarray:
-    """AHA segment (1..17) of every node of the LV region, 0 elsewhere (module docstring)."""
+    """AHA segment (1..17) of every node of the LV region, 0 elsewhere
+    (``docs/twin/coordinates.md``)."""
     ab, rt = coords.ab, coords.rt
     seg = np.zeros(len(ab), np.int8)
     lv = coords.lv

@@ -1,48 +1,14 @@
-"""Pseudo-ECG of a cardiac activation map on a tetrahedral mesh (Li et al., Eq. 3).
+"""Pseudo-ECG of a cardiac activation map on a tetrahedral mesh.
 
-The extracellular potential at an electrode ``x_e`` outside the tissue is::
-
-    phi_e(t) = - int_Omega grad Vm(x, t) . grad (1 / r) dV,     r = |x - x_e|.
-
-With linear (P1) finite elements on the tetrahedra and nodal values of ``Vm`` and of
-``g_e = 1 / r_e``, the integral is exact for the interpolants::
-
-    phi_e(t) = - Vm(t)^T K g_e = w_e . Vm(t),     w_e = - K g_e  (the lead field),
-
-where ``K`` is the P1 stiffness (Laplacian) matrix, ``K_ij = int grad N_i . grad N_j dV``
-(:func:`mi_lib.twin.fem.stiffness_matrix`). ``w_e`` depends on the anatomy and the electrode only, so it is
-computed once per anatomy (:func:`lead_fields`); a simulation then costs one weighted sum
-per electrode and time.
-
-Sign convention. For a front moving towards the electrode, ``Vm`` is high behind it and
-at rest ahead of it, so ``int grad Vm dV = -dVm A n`` (``n`` the unit direction of
-propagation, ``A`` the front area) while ``grad(1/r) = -(x - x_e)/r^3`` points from the
-front towards the electrode, i.e. along ``n``: the integrand is negative and ``phi > 0``.
-A front approaching an electrode gives a positive deflection (the electrocardiographic
-convention); far from the tissue ``phi ~ dVm A (x_e - x_f) . n / |x_e - x_f|^3``.
-
-Transmembrane potential. Only depolarisation is modelled (the QRS complex): each node
-follows the same upstroke shifted to its activation time,
-``Vm(x, t) = v_rest + (v_plateau - v_rest) s(t - at(x))``, with the logistic
-``s(tau) = 1 / (1 + exp(-4 tau / width))`` (:func:`upstroke`): ``s`` rises from 0 to 1
-with a maximal slope ``1 / width`` at ``tau = 0`` (``width`` = the duration of the
-equivalent linear ramp; 10-90 % rise time = ``width * ln(81) / 4 ~ 1.1 width``). The
-default is normalised (0 -> 1); pass ``v_rest=-85, v_plateau=15`` for mV. Because
-``K 1 = 0`` the lead fields sum to zero and ``v_rest`` does not change the pseudo-ECG.
-
-:func:`pseudo_ecg` never forms the ``(T, n)`` matrix of ``Vm``: the lead-field weights are
-accumulated in a histogram of activation times on a fine grid (``dt / oversample``), each
-node's weight spread over the 4 neighbouring bins with cubic Lagrange weights (error
-``O(h^4 s'''')`` instead of the quantisation error ``O(h s')``), and the histogram is
-convolved with the sampled upstroke (via its first differences, then a cumulative sum).
-:func:`pseudo_ecg_direct` is the reference ``w . Vm(t)``.
-
-Leads: :func:`leads_from_electrodes` forms the limb leads I, II and the precordial leads
-V1-V6 against Wilson's central terminal; :func:`resample_fixed` and :func:`normalise`
-prepare them for comparison.
+``phi_e(t) = w_e . Vm(t)`` with the P1 lead field ``w_e = -K (1 / r_e)`` of each electrode
+(:func:`lead_fields`, once per anatomy) and ``Vm`` a logistic upstroke at each node's
+activation time (:func:`upstroke`); :func:`pseudo_ecg` evaluates it by binning the
+activation times, :func:`pseudo_ecg_direct` directly. A front approaching an electrode
+gives a positive deflection. :func:`leads_from_electrodes` forms the 8 leads
+:data:`LEADS` (I, II, V1-V6, against Wilson's central terminal).
 
 Units: mm for positions, ms for times; ``phi`` is in the units of ``Vm`` (the
-conductivities and the ``1 / (4 pi sigma)`` factor are left out; the ECG is normalised).
+conductivities and ``1 / (4 pi sigma)`` are left out). The method: ``docs/twin/ecg.md``.
 """
 
 from __future__ import annotations
@@ -72,7 +38,7 @@ def lead_fields(points, tets, electrodes, *, stiffness=None, min_distance: float
                 allow_inverted: bool = False) -> np.ndarray:
     """Lead-field weights ``w_e = -K (1 / r_e)`` of each electrode.
 
-    ``phi_e(t) = w_e . Vm(t)`` (see the module docstring).
+    ``phi_e(t) = w_e . Vm(t)`` (see ``docs/twin/ecg.md``..
 
     Parameters
     ----------

@@ -1,36 +1,14 @@
 """Infarct scenarios of the digital twin (paper 004, §III-A and §IV-A.1).
 
-An infarct is the ellipsoid (paper Eq. 1) in biventricular coordinates centred on the
-endocardium (``tm0 = 0``)::
+An infarct is an ellipsoid in biventricular coordinates centred on the endocardium,
+restricted to the LV region, with a border zone of radii scaled by ``bz_scale``
+(:func:`tissue_labels`: 0 healthy, 1 border zone, 2 scar per node). :data:`SCENARIOS`
+holds the healthy ``baseline`` and the 17 scenarios: seven locations
+(:data:`LOCATIONS`), transmural and subendocardial, a small lateral one and a
+slow-conduction transmural lateral one.
 
-    ((tm - tm0) / r_tm)^2 + ((ab - ab0) / r_ab)^2 + (d_rt(rt, rt0) / r_rt)^2 <= 1,
-
-with ``d_rt`` the circular distance (``rt`` wraps at the anterior junction, 0 = 1),
-restricted to the LV region ``tv = 0 or (tv = 1 and rt > 2/3)`` (the whole septum;
-right-ventricular scars are not modelled, as in the paper). The border zone (BZ) is the
-shell between the scar and the ellipsoid of the same centre with radii scaled by
-``bz_scale`` (1.25 here: the paper does not report it; Fig. 3 shows a thin rim).
-
-Seven locations, each transmural (``r_tm = 3``: the whole wall, since ``tm <= 1``) and
-subendocardial (``r_tm = 0.5``: the inner half of the wall at the centre); the lateral one
-also small (``r_ab`` and ``r_rt`` halved); the transmural large lateral also with slower
-conduction (scar 5 %, BZ 25 % of healthy instead of 10 % / 50 %): 17 scenarios and the
-healthy ``baseline``. Centres and radii (:data:`LOCATIONS`) were set so that the
-transmural scars cover the AHA segments the paper lists (after its reference [49]) on the
-shipped heart: the coverage table is measured by :func:`aha_coverage` and shown in
-notebook 05.
-
-=================  =====  =====  =====  =====  =============================
-location           ab0    rt0    r_ab   r_rt   target AHA segments
-=================  =====  =====  =====  =====  =============================
-septal             0.70   0.833  0.36   0.20   2, 3, 8, 9
-apical             0.00   0.500  0.43   2.00   13, 14, 15, 16, 17
-anterior_extensive 0.45   0.000  0.62   0.21   1, 2, 7, 8, 13, 14, 17
-anterior_limited   0.40   0.090  0.26   0.14   7, 13
-lateral            0.70   0.333  0.36   0.20   5, 6, 11, 12
-inferior           0.55   0.560  0.50   0.10   4, 10, 15
-inferolateral      0.55   0.470  0.50   0.20   4, 5, 10, 11, 15, 16
-=================  =====  =====  =====  =====  =============================
+The ellipsoid, the scenarios and their table of centres and radii:
+``docs/twin/scenarios.md``.
 """
 
 from __future__ import annotations

@@ -1,29 +1,15 @@
 """A synthetic LGE cohort in the project's cohort format.
 
-Each subject is a left ventricle drawn as two truncated, slightly elliptical
-semi-ellipsoids (epicardium and endocardium), cut into a short-axis stack of 17 +- 2
-slices, placed in the image at a random in-plane rotation and handedness (mirror), so
-that nothing downstream can rely on the array axes.
+Each subject is a left ventricle of two truncated, slightly elliptical semi-ellipsoids in a
+short-axis stack at a random in-plane rotation and handedness; its infarct grows by an
+ischaemic wavefront in the culprit coronary territory (deliberately unlike the two
+models fitted later). Seeded and deterministic (:func:`synthesize_cohort`).
 
-Infarcts follow a coronary-territory *ischaemic wavefront* process, deliberately unlike
-the two geometric models that the population is later personalised with (a union of
-spheres and an ellipsoid):
+Anatomical frame of this module: ``u`` lateral, ``v`` anterior, angle ``psi`` measured
+from ``u`` towards ``v`` (septum at 180 deg, inferior wall at 270 deg). Units: mm and
+degrees.
 
-1. the culprit territory's perfusion bed defines an area at risk on the (angle, depth)
-   map of the LV, downstream of the occlusion site;
-2. the ischaemic burden across the bed is a smooth bell modulated by a random smooth
-   field (collateral flow);
-3. necrosis progresses from the subendocardium towards the epicardium (Reimer and
-   Jennings' wavefront phenomenon): at each (angle, depth) the infarct reaches the
-   radial depth given by how far the local burden exceeds the subject's ischaemic
-   threshold, so infarcts are transmural at the core of the bed and subendocardial at
-   its margins;
-4. a no-reflow (microvascular obstruction) core may sit in the subendocardial core of
-   large transmural infarcts.
-
-Anatomical frame used in this module: ``u`` lateral, ``v`` anterior, angle ``psi``
-measured from ``u`` towards ``v`` (septum at 180 deg, inferior wall at 270 deg).
-Units: mm and degrees.
+The generator and the cohort format: ``docs/population/lge.md``.
 """
 
 from __future__ import annotations

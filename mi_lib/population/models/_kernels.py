@@ -1,16 +1,13 @@
 """Compiled kernels of the infarct models and of the image distances (numba).
 
-Infarct samples are stored as packed bits over the myocardial voxels of a
-:class:`~mi_lib.population.models.domain.Domain`: voxel ``j`` is bit ``j % 64`` of word ``j // 64``
-(the layout of ``numpy.packbits(..., bitorder="little")`` viewed as little-endian
-``uint64``). For binary images the squared Euclidean distance is the number of voxels
-that differ, ``popcount(a XOR b)`` summed over the words.
+Infarct samples are packed bits over the myocardial voxels of a
+:class:`~mi_lib.population.models.domain.Domain`: voxel ``j`` is bit ``j % 64`` of word
+``j // 64`` (``numpy.packbits(..., bitorder="little")`` viewed as little-endian
+``uint64``); the squared distance of two binary images is ``popcount(a XOR b)``.
+Positions are ``(z, y, x)`` in pixels of the reference grid, ``z = slice *
+slice_spacing``.
 
-Positions are ``(z, y, x)`` in pixels of the reference grid, with ``z = slice *
-slice_spacing``. Myocardial voxels are numbered in raster order, so each grid row holds
-a few runs of consecutive voxel numbers (``runs``, see :meth:`Domain.runs`); a ball or an
-ellipsoid meets a row in one interval of x, painted as ranges of bits. Every loop over
-samples runs in parallel (``numba.prange``).
+The layout and the painting of balls and ellipsoids: ``docs/population/models.md``.
 """
 
 from __future__ import annotations

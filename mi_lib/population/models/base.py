@@ -1,24 +1,14 @@
 """Stochastic infarct models: the common interface and the parameter mapping.
 
-A model is a random generator of infarct patterns ``f_r(theta)`` (paper 000, §2.3):
-each call draws new lesions. CMA-ES searches an unconstrained space ``x in R^m``; the
-model maps it to physical parameters by
+A model draws random infarct patterns ``f_r(theta)`` (paper 000, §2.3). CMA-ES searches
+``x in R^m``; the model maps it to physical parameters ``theta_i = unit_i * |x_i|``
+(:class:`Parameter`). :meth:`InfarctModel.draw` returns the randomness (independent of
+``theta``) and :meth:`InfarctModel.generate` maps it through a batch of parameter
+vectors, so candidates can share one draw. A new model is one subclass that sets
+``name``, declares its parameters and implements ``draw`` and ``generate``; it is
+registered in :data:`MODELS` by name.
 
-    theta_i = unit_i * |x_i|
-
-(a mirror at zero, so every ``x`` is valid and the search needs no bound handling), with
-``unit_i`` chosen so that one unit of ``x`` is a comparable change for every parameter:
-the paper starts every parameter at ``x = 2`` with identity covariance and rescales the
-elliptical model's long axes by 3 (§3.1), which is ``unit = 3 * 2 px`` here.
-
-Randomness is split from the parameters: :meth:`InfarctModel.draw` returns uniform
-numbers and endocardial start points that do not depend on ``theta``, and
-:meth:`InfarctModel.generate` maps them through a batch of parameter vectors. Sharing
-one draw between all candidates of a CMA-ES generation (common random numbers) makes the
-candidates' energies differ by their parameters, not by their luck.
-
-A new model is one subclass that sets ``name``, declares its :class:`Parameter`\\ s and
-implements ``draw`` and ``generate``; it is registered in :data:`MODELS` by name.
+The models, the mapping and common random numbers: ``docs/population/models.md``.
 """
 
 from __future__ import annotations

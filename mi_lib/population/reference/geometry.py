@@ -1,31 +1,15 @@
 """The reference anatomy: a semi-ellipsoidal LV sampled as a stack of short-axis slices.
 
-The paper (000, §2.1) uses a semi-ellipsoid with maximal endocardial and epicardial
-radii of 30 and 50 pixels on 21 slices of 80 x 80 pixels, which cannot hold a
-100-pixel-wide epicardium. We keep the paper's 21 slices, its 80 x 80 grid and its
-3:5 endocardial:epicardial ratio, and scale the radii to fit: 21 and 35 pixels, which
-leaves a 5-pixel margin around the basal epicardium. All of it is configurable.
-
-Geometry (pixel units; slice k at long-axis coordinate l_k = k / (n_slices - 1)):
-
-* epicardium  x^2 + y^2 <= R_epi^2  (1 - (z/H)^2),   z_k = l_k * apex_depth * H
-* endocardium x^2 + y^2 <= R_endo^2 (1 - (z/H_endo)^2),  H_endo = endo_length * H
-
-with H = ``long_axis`` pixels (70 by default, twice the epicardial radius, the usual
-long-to-short axis ratio of an LV), so slices are ``slice_spacing`` = 3.15 pixels apart.
-Only 3D geometry (the 3D infarct models) uses H; the slices themselves do not depend on it.
-
-so the basal slice (l = 0) is the equator of both semi-ellipsoids, the cavity closes
-just above the last slice (apex_depth > endo_length), and the apical slice is a small
-disc of myocardium. The reference's coordinates are analytic: ``r`` is the relative
-radial position between the two circles (the distance to the centre over the
-epicardial radius where the cavity has closed), ``c`` the polar angle.
+:class:`ReferenceAnatomy` defaults to 21 slices of 80 x 80 pixels (paper 000, §2.1) with
+endocardial and epicardial radii of 21 and 35 pixels; its coordinates ``r`` (radial),
+``c`` (circumferential) and ``l`` (long-axis) are analytic. Units are pixels.
 
 Image convention: arrays ``(slice, y, x)``, shown with ``imshow`` (x to the right, y
-downwards). The anterior RV insertion lies at 120 degrees (screen angle, counter-
-clockwise from the +x axis), the septum spans 120-240 degrees on the left of the image
-(``septal_fraction`` = 1/3 of the circumference), as in a standard short-axis view seen
-from the apex; ``c`` increases counter-clockwise on screen.
+downwards); the anterior RV insertion at 120 degrees (screen angle, counter-clockwise
+from +x), the septum 120-240 degrees on the left of the image; ``c`` increases
+counter-clockwise on screen.
+
+The geometry and why it departs from the paper's radii: ``docs/population/reference.md``.
 """
 
 from __future__ import annotations

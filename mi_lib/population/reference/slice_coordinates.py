@@ -1,25 +1,12 @@
 """Radial, circumferential and long-axis coordinates of the LV myocardium (paper 000, §2.1).
 
-For each short-axis slice showing myocardium, the labels are upsampled by a factor
-(default 4) before the coordinates are computed, so that thin walls are covered by
-enough pixels along the radial direction. Every upsampled myocardial pixel gets
+Each slice's labels are upsampled (default x4); every upsampled myocardial pixel gets
+``r`` (0 endocardium -> 1 epicardium), ``c`` in [0, 1) (0 at the anterior RV insertion,
+through the septum to the inferior insertion at ``septal_fraction``, then the free wall;
+set by the landmarks, never by the array axes) and ``l`` (0 most basal -> 1 most apical
+slice with myocardium).
 
-* ``r`` radial, 0 at the endocardium -> 1 at the epicardium: the relative distance
-  ``d_endo / (d_endo + d_epi)`` to the two walls (Euclidean distance transforms, measured
-  to the wall boundaries, i.e. half a pixel beyond the nearest pixel centres). On apical
-  slices without cavity the endocardium shrinks to the centre of the myocardium.
-* ``c`` circumferential, in [0, 1): 0 at the anterior RV insertion point, increasing
-  through the septum to the inferior insertion point and on around the free wall. The
-  direction is the one that reaches the inferior point by the short arc, so it depends
-  on the landmarks only, never on the array axes (image handedness and rotation
-  differ between subjects). With ``septal_fraction`` set (default 1/3, the AHA model's
-  120-degree septum), ``c`` is piecewise linear in the angle so that the inferior
-  insertion point sits at ``septal_fraction`` on every slice of every subject.
-* ``l`` long-axis, 0 at the most basal slice with myocardium -> 1 at the most apical,
-  from the slice positions.
-
-Slices without landmarks take the insertion angles from their neighbours (circular
-linear interpolation along the stack, constant beyond the last marked slice).
+The definitions: ``docs/population/reference.md``.
 """
 
 from __future__ import annotations

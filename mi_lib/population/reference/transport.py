@@ -1,18 +1,12 @@
 """Transport of infarct segmentations to the reference anatomy, and territory alignment.
 
-Paper 000, §2.1: each subject's infarct pattern is carried from its own (r, c, l)
-coordinates to the reference anatomy's by linear interpolation on scattered data, then
-all patterns of a coronary territory are rotated along the circumference so that the
-territory's mean infarct centre of mass lies on the LAD one.
+Paper 000, §2.1: each subject's infarct pattern is carried from its own ``(r, c, l)``
+coordinates to the reference anatomy's by linear interpolation on scattered data
+(:func:`transport`), then the patterns of each coronary territory are rotated along the
+circumference onto the LAD's mean infarct centre (:func:`alignment_shifts`,
+:func:`rotate`).
 
-Interpolation: on each source slice the upsampled myocardial pixels are scattered
-samples in the (c, r) plane; a Delaunay triangulation (``scipy.interpolate.
-LinearNDInterpolator``) interpolates them linearly, with the plane stretched along
-``c`` by the slice's circumference-to-thickness ratio so that triangles are not
-needles, and with the samples near c = 0 and c = 1 repeated across the seam so the
-interpolant is periodic. Reference slices between two source slices blend the two
-linearly in ``l``. Reference points outside the samples' convex hull (a thin rim at
-r = 0 or r = 1) take the nearest sample.
+The interpolation and the alignment: ``docs/population/reference.md``.
 """
 
 from __future__ import annotations
