@@ -453,10 +453,10 @@ def aha_figure(model: TwinModel):
     fig, axes = plt.subplots(1, 4, figsize=(16, 4.4), layout="constrained")
     bullseye(share, axes[0], cmap="Blues", vmin=0, vmax=share[1:].max() * 1.2,
              fmt="{:.2f}", title="share of LV nodes per segment")
-    for ax, view in zip(axes[1:], ("anterior", "left", "inferior")):
+    for ax, view in zip(axes[1:], ("anterior", "left", "inferior"), strict=True):
         facing = centres @ np.asarray(VIEWS[view][0]) > 0  # labels on the visible side
         ax.imshow(render(grid, "AHA", view=view, cmap=colours, clim=(-0.5, 17.5),
-                         labels=(centres[facing], [str(k) for k, f in zip(present, facing) if f])))
+                         labels=(centres[facing], [str(k) for k, f in zip(present, facing, strict=True) if f])))
         ax.set_title(f"{view} view (grey: RV)")
         ax.axis("off")
     return fig

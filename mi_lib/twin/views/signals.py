@@ -95,7 +95,7 @@ def scenario_dtw_maps(pair_dtw, scenarios):
     fig, axes = plt.subplots(1, 2, figsize=(14, 6.2))
     for ax, m, title in zip(axes, (pair_dtw.max(axis=3).mean(axis=0),
                                    pair_dtw.mean(axis=3).mean(axis=0)),
-                            ("max over leads", "mean over leads")):
+                            ("max over leads", "mean over leads"), strict=True):
         im = ax.imshow(m, cmap="viridis")
         ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
         ax.set_yticks(range(len(labels)), labels, fontsize=7)
@@ -112,9 +112,9 @@ def precordial_panels(signals: dict, time, *, reference: str = "baseline", xlim=
     fig, axes = plt.subplots(1, len(PRECORDIAL), figsize=(15, 3.4), sharey=True)
     for name, sig in signals.items():
         style = {"color": "k", "lw": 1.5} if name == reference else {"lw": 0.9}
-        for ax, lead in zip(axes, PRECORDIAL):
+        for ax, lead in zip(axes, PRECORDIAL, strict=True):
             ax.plot(time, np.asarray(sig)[LEADS.index(lead)], label=name, **style)
-    for ax, lead in zip(axes, PRECORDIAL):
+    for ax, lead in zip(axes, PRECORDIAL, strict=True):
         ax.set_title(lead)
         ax.axhline(0, color="0.8", lw=0.5)
         if xlim is not None:
