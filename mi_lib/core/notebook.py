@@ -42,6 +42,7 @@ class NotebookSetup:
         return node
 
     def describe(self) -> str:
+        """One line: the profile, the run name and the folder of the run's products."""
         return (f"profile {self.profile}, run {self.run_name}: products in "
                 f"{self.paths.derived}")
 
