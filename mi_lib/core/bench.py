@@ -36,6 +36,7 @@ def benchmark(name: str):
 
 
 def machine() -> dict:
+    """The machine the benchmarks ran on: cores, CPU model, memory (GiB), platform, versions."""
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -252,6 +253,7 @@ def _eikonal_relative_error(runs: int) -> dict:
 
 
 def main(argv=None) -> int:
+    """``python -m mi_lib.core.bench [--only NAME ...] [--runs N] [--out FILE]``; the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", default=None, help="benchmark names to run")
     parser.add_argument("--runs", type=int, default=3)

@@ -73,6 +73,7 @@ class NotebookSetup:
         show_summary(values)
 
     def describe(self) -> str:
+        """One line: the profile, the run name and the folder of the run's products."""
         return (f"profile {self.profile}, run {self.run_name}: products in "
                 f"{self.paths.derived}")
 

@@ -31,6 +31,9 @@ from .store import write_json, write_text
 
 @dataclass
 class NotebookRun:
+    """One notebook's execution: parameters, status (``ok``, ``failed``, ``not run``), run
+    time, error and the file names of the executed notebook and its HTML page."""
+
     name: str
     parameters: dict
     status: str = "not run"
@@ -211,6 +214,7 @@ def run_reports(profile: str, notebooks_dir: Path | None = None, out_dir: Path |
 
 
 def main(argv=None) -> int:
+    """``python -m mi_lib.core.reports`` (see the module); 1 when a notebook failed, else 0."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="standard")
     parser.add_argument("--notebooks", type=Path, default=None)

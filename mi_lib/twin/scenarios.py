@@ -61,6 +61,7 @@ class Scenario:
         return self.location is None
 
     def to_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
 
@@ -84,6 +85,7 @@ SCENARIO_NAMES = tuple(s.name for s in SCENARIOS)
 
 
 def get_scenario(name: str) -> Scenario:
+    """The scenario called ``name`` (:data:`SCENARIO_NAMES`); ``KeyError`` if there is none."""
     for s in SCENARIOS:
         if s.name == name:
             return s

@@ -533,7 +533,8 @@ def simulation_settings(paths, profile: str, *, anatomy_path="", units: str | No
     n_subjects : int, optional
         None or 0: the profile's; at least one per source mesh.
     seed : int, optional
-        Shape variation and point-cloud sampling (default 0).
+        Shape variation and point-cloud sampling; None (default): the profile's ``seed``
+        (:data:`TWIN_DEFAULTS`: 0).
     scenarios : "all", comma-separated str or sequence
         :func:`scenario_names`.
     model_options : dict, optional
@@ -568,7 +569,8 @@ def simulation_product(paths, profile: str, *, anatomy_path="", units: str | Non
     paths, profile, anatomy_path, units, edge_length, n_subjects, seed, scenarios, model_options
         See :func:`simulation_settings`.
     n_workers : int, optional
-        Size of the local Dask cluster (default 2).
+        Size of the local Dask cluster; None (default): the profile's ``n_workers``
+        (:data:`TWIN_DEFAULTS`: 2).
     scheduler_address : str, optional
         Empty or None: a local cluster; ``"synchronous"``: in this process; else the
         address of a running scheduler (e.g. ``tcp://host:8786``).

@@ -100,9 +100,11 @@ class Cohort:
         return f"Cohort({str(self.root)!r}, n={len(self)}, territories={counts})"
 
     def seg_path(self, subject_id: str) -> Path:
+        """The subject's label image, ``<root>/<subject_id>/seg.nii.gz``."""
         return self.root / subject_id / "seg.nii.gz"
 
     def landmarks_path(self, subject_id: str) -> Path:
+        """The subject's landmarks, ``<root>/<subject_id>/landmarks.json``."""
         return self.root / subject_id / "landmarks.json"
 
     def load(self, subject_id: str) -> Subject:

@@ -52,6 +52,7 @@ class ReferenceAnatomy:
 
     @classmethod
     def from_attrs(cls, attrs: dict) -> ReferenceAnatomy:
+        """The geometry back from :meth:`attrs` (other attributes are ignored)."""
         known = {f.name for f in fields(cls)}
         kw = {k[len("reference_"):]: v for k, v in attrs.items()
               if k.startswith("reference_") and k[len("reference_"):] in known}

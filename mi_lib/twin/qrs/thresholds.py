@@ -94,6 +94,7 @@ class Thresholds:
     wide_min_notches: int = 3
 
     def to_dict(self) -> dict:
+        """The thresholds as a plain dict."""
         return asdict(self)
 
 
