@@ -107,13 +107,12 @@ from .ecg import ELECTRODES, lead_fields, leads_from_electrodes, pseudo_ecg
 from .eikonal import EikonalSolver
 from .fem import stiffness_matrix, tet_gradients
 from .scenarios import SCAR, Scenario, cv_factors, tissue_labels
+from .settings import DEFAULTS, ModelSettings, check_scar_source
 
 #: Healthy conduction velocities (mm/ms): fibre, sheet, sheet-normal, endocardial
-#: dense and sparse.
-CV = {"fibre": 0.65, "sheet": 0.48, "normal": 0.51, "endo_dense": 1.5, "endo_sparse": 1.0}
-UPSTROKE_MS = 2.0
-#: Readings of what the scar contributes to the pseudo-ECG (module docstring, "Signal").
-SCAR_SOURCES = ("silent", "slow")
+#: dense and sparse (the defaults of :class:`~mi_lib.twin.settings.ConductionVelocities`).
+CV = DEFAULTS.cv.to_dict()
+UPSTROKE_MS = DEFAULTS.upstroke_ms
 
 #: Root nodes: name -> (endocardium class 3 LV / 4 RV, ab, rt, start time ms).
 ROOTS = {
@@ -225,32 +224,33 @@ class TwinModel:
     lead_fields: np.ndarray
     sheet: np.ndarray
     frame: tuple[np.ndarray, np.ndarray, np.ndarray]
-    cv: dict = field(default_factory=lambda: dict(CV))
-    upstroke_ms: float = UPSTROKE_MS
-    dt: float = 0.5
-    n_samples: int = 512
-    scar_source: str = "silent"
+    settings: ModelSettings = DEFAULTS
     solver: object = None
     _healthy: np.ndarray | None = field(default=None, repr=False)
     _sheet_healthy: np.ndarray | None = field(default=None, repr=False)
     _contrib: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, anatomy: Anatomy, *, cv: dict | None = None, roots: dict | None = None,
-              upstroke_ms: float = UPSTROKE_MS, dt: float = 0.5, n_samples: int = 512,
-              flip_handedness: bool = False, tilt_deg: float = 0.0,
-              twist_deg: float = 0.0, scar_source: str = "silent") -> TwinModel:
+    def build(cls, anatomy: Anatomy, *, settings: ModelSettings | None = None,
+              tilt_deg: float = 0.0, twist_deg: float = 0.0, **options) -> TwinModel:
         """Everything that depends on the anatomy (see the class docstring).
 
-        ``cv`` overrides entries of :data:`CV`; ``roots`` replaces :data:`ROOTS`;
-        ``tilt_deg`` / ``twist_deg`` rotate the heart in the torso (:func:`body_rotation`);
-        ``scar_source`` is one of :data:`SCAR_SOURCES` (module docstring, "Signal").
+        ``settings`` (:class:`~mi_lib.twin.settings.ModelSettings`), or the same as
+        keyword ``options`` (``cv`` a partial dict of velocities, ``upstroke_ms``, ``dt``,
+        ``n_samples``, ``flip_handedness``, ``scar_source``, ``roots``; defaults for the
+        rest); ``tilt_deg`` / ``twist_deg`` rotate the heart in the torso
+        (:func:`body_rotation`).
         """
-        scar_source = check_scar_source(scar_source)
-        coords = compute_coordinates(anatomy, flip_handedness=flip_handedness)
+        if settings is None:
+            settings = ModelSettings.from_dict(options)
+        elif options:
+            raise ValueError(f"give either settings or options, not both (options: "
+                             f"{sorted(options)})")
+        coords = compute_coordinates(anatomy, flip_handedness=settings.flip_handedness)
         segments = aha_segments(coords)
         fibres = fibre_directions(anatomy, coords)
-        r, rt = root_nodes(anatomy, coords, roots)
+        r, rt = root_nodes(anatomy, coords, None if settings.roots is None else
+                           dict(settings.roots))
         el = electrode_positions(anatomy.points, coords.axes, tilt_deg, twist_deg)
         k = stiffness_matrix(anatomy.points, anatomy.tets)
         w = lead_fields(anatomy.points, anatomy.tets, np.array([el[e] for e in ELECTRODES]),
@@ -258,13 +258,36 @@ class TwinModel:
         w = np.ascontiguousarray(w.T).T  # node-major in memory (pseudo_ecg, scar_lead_fields)
         frame = local_frame(anatomy, coords)
         sheet = endocardial_sheet(anatomy)
-        model = cls(anatomy, coords, segments, fibres, r, rt, el, w, sheet, frame,
-                    dict(CV if cv is None else {**CV, **cv}), upstroke_ms, dt, n_samples,
-                    scar_source)
+        model = cls(anatomy, coords, segments, fibres, r, rt, el, w, sheet, frame, settings)
         model.solver = EikonalSolver(anatomy.points, anatomy.tets, sheet=sheet[:, :3])
         # every scenario scales these (activation)
         model.solver.prepare(model.tensors(), model.sheet_tensors())
         return model
+
+    @property
+    def cv(self):
+        """The conduction velocities (m/s; ``cv["fibre"]`` or ``cv.fibre``)."""
+        return self.settings.cv
+
+    @property
+    def upstroke_ms(self) -> float:
+        """Width of the transmembrane upstroke (ms)."""
+        return self.settings.upstroke_ms
+
+    @property
+    def dt(self) -> float:
+        """Sampling interval of the QRS (ms)."""
+        return self.settings.dt
+
+    @property
+    def n_samples(self) -> int:
+        """Samples of the QRS."""
+        return self.settings.n_samples
+
+    @property
+    def scar_source(self) -> str:
+        """What the scar contributes to the pseudo-ECG (:data:`SCAR_SOURCES`)."""
+        return self.settings.scar_source
 
     @property
     def time(self) -> np.ndarray:
@@ -406,13 +429,6 @@ def _add_contributions(w, tets, scar, contrib):
                 w[node, e] += contrib[k, a, e]
 
 
-def check_scar_source(value) -> str:
-    """``value`` if it is one of :data:`SCAR_SOURCES`, else a ValueError saying which are."""
-    if value not in SCAR_SOURCES:
-        raise ValueError(f"scar_source {value!r} is not one of {SCAR_SOURCES}: 'silent' "
-                         "(scar carries no current, the default) or 'slow' (the paper's: "
-                         "scar keeps its upstroke at its slow activation time)")
-    return str(value)
 
 
 def map_onto(points, tets, values, targets) -> np.ndarray:

@@ -60,6 +60,7 @@ from .coordinates import COORDINATES, Coordinates, centre_line, compute_coordina
 from .ecg import ELECTRODES, LEADS
 from .forward import TwinModel
 from .scenarios import SCENARIO_NAMES, get_scenario
+from .settings import ModelSettings
 
 #: mode -> (range, unit)
 MODES = {
@@ -355,26 +356,12 @@ def run_simulations(specs, out_path, scenarios=SCENARIO_NAMES, *, scheduler_addr
                                 scheduler_address, n_workers, model_options, seed, progress)
 
 
-def canonical_options(model_options: dict | None) -> dict:
-    """Model options with every default filled in (how a campaign's settings compare)."""
-    from .forward import CV, UPSTROKE_MS, check_scar_source
-
-    opts = dict(model_options or {})
-    known = ("cv", "upstroke_ms", "flip_handedness", "dt", "n_samples", "scar_source", "roots")
-    unknown = set(opts) - set(known)
-    if unknown:
-        raise ValueError(f"unknown model options {sorted(unknown)}; known: {', '.join(known)}")
-    bad_cv = set(opts.get("cv") or {}) - set(CV)
-    if bad_cv:
-        raise ValueError(f"unknown conduction velocities {sorted(bad_cv)}; known: {list(CV)}")
-    out = {"cv": {k: float(v) for k, v in {**CV, **(opts.get("cv") or {})}.items()},
-           "upstroke_ms": float(opts.get("upstroke_ms", UPSTROKE_MS)),
-           "flip_handedness": bool(opts.get("flip_handedness", False)),
-           "dt": float(opts.get("dt", 0.5)), "n_samples": int(opts.get("n_samples", 512)),
-           "scar_source": check_scar_source(opts.get("scar_source", "silent"))}
-    if opts.get("roots") is not None:
-        out["roots"] = opts["roots"]
-    return out
+def canonical_options(model_options: dict | ModelSettings | None) -> dict:
+    """Model options with every default filled in (how a campaign's settings compare):
+    the validated :class:`~mi_lib.twin.settings.ModelSettings` as plain data."""
+    if not isinstance(model_options, ModelSettings):
+        model_options = ModelSettings.from_dict(model_options)
+    return model_options.to_dict()
 
 
 @contextlib.contextmanager

@@ -71,7 +71,7 @@ def test_isotropic_point_source(mesh, centre):
     d = V**2 * np.eye(3)
     graph = activation_times(points, tets, d, [centre], 0.0, method="graph")
     fim = activation_times(points, tets, d, [centre], 0.0)
-    local = activation_times(points, tets, d, [centre], 0.0, source_rtol=-1.0)  # not factored
+    local = activation_times(points, tets, d, [centre], 0.0, factored=False)  # not factored
     err_graph, err_fim, err_local = (_mean_rel(t, exact, far) for t in (graph, fim, local))
     # graph paths zig-zag: never below the exact time, measured ~21 % too long on this mesh
     assert graph.min() >= 0 and np.all(graph >= exact - 1e-9) and err_graph > 0.05
@@ -125,7 +125,7 @@ def test_anisotropic_point_source(mesh, centre):
     far = np.linalg.norm(x, axis=1) > 3
     graph = activation_times(points, tets, D_ANISO, [centre], 0.0, method="graph")
     fim = activation_times(points, tets, D_ANISO, [centre], 0.0)
-    local = activation_times(points, tets, D_ANISO, [centre], 0.0, source_rtol=-1.0)
+    local = activation_times(points, tets, D_ANISO, [centre], 0.0, factored=False)
     err_graph, err_fim, err_local = (_mean_rel(t, exact, far) for t in (graph, fim, local))
     assert err_fim < 1e-9 and err_graph > 0.1  # measured 4e-12 vs 18 %
     assert err_local < 0.08 and err_local < err_graph / 2  # local solver alone: 5.3 %
@@ -170,7 +170,7 @@ def test_slow_block_is_not_short_cut():
     d = np.where(scar[:, None, None], 0.06**2 * np.eye(3), V**2 * np.eye(3))
     root = int(np.flatnonzero((points == [0, 0, 2]).all(axis=1))[0])
     fim = activation_times(points, tets, d, [root], 0.0)
-    local = activation_times(points, tets, d, [root], 0.0, source_rtol=-1.0)
+    local = activation_times(points, tets, d, [root], 0.0, factored=False)
     straight = np.linalg.norm(points - points[root], axis=1) / V
     front = points[:, 0] <= 8  # in sight of the root: the homogeneous point-source time
     assert np.allclose(fim[front], straight[front], rtol=1e-9)
@@ -208,10 +208,10 @@ def test_solver_is_reused_across_tensors_and_matches_activation_times(mesh, cent
     roots, t0 = [centre, 0, len(points) - 1], [0.0, 3.0, 7.0]
     first = solver.solve(d_var, roots, t0)
     for d in (d_var, D_ANISO, V**2 * np.eye(3)):
-        for method, rtol in (("fim", 1e-9), ("fim", -1.0), ("graph", 1e-9)):
-            ours = solver.solve(d, roots, t0, method=method, factored=rtol >= 0)
+        for method, factored in (("fim", True), ("fim", False), ("graph", True)):
+            ours = solver.solve(d, roots, t0, method=method, factored=factored)
             assert np.array_equal(ours, activation_times(points, tets, d, roots, t0,
-                                                         method=method, source_rtol=rtol))
+                                                         method=method, factored=factored))
         assert solver.last_updates < 2 * len(points)  # the queue updates a node ~1.2-1.5 times
     # nothing of one solve leaks into the next
     assert np.array_equal(solver.solve(d_var, roots, t0), first)
@@ -470,7 +470,7 @@ def test_root_inside_a_slow_inclusion_never_runs_ahead_of_the_fast_tissue(mesh):
     scar = np.linalg.norm(c - points[root], axis=1) < 2.5  # tetrahedra centred in the ball
     d = np.where(scar[:, None, None], 0.15**2 * np.eye(3), 1.5**2 * np.eye(3))
     fim = activation_times(points, tets, d, [root], 10.0)
-    local = activation_times(points, tets, d, [root], 10.0, source_rtol=-1.0)
+    local = activation_times(points, tets, d, [root], 10.0, factored=False)
     r = np.linalg.norm(points - points[root], axis=1)
     r_in = 1.2  # every point within it lies in a slow tetrahedron (centroid to vertex < 1.3 mm)
     lower = 10.0 + np.minimum(r, r_in) / 0.15 + np.maximum(r - r_in, 0.0) / 1.5

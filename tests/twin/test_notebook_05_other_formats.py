@@ -16,7 +16,8 @@ import pyvista as pv
 import xarray as xr
 from scipy.spatial.transform import Rotation
 
-from mi_lib.core.config import project_root
+from mi_lib.core import names
+from mi_lib.core.config import RunPaths, project_root
 from mi_lib.twin.anatomy import load_anatomy
 from mi_lib.twin.forward import TwinModel
 from mi_lib.twin.scenarios import get_scenario
@@ -52,7 +53,7 @@ def test_notebook_05_runs_on_a_rotated_cobiveco_pair_in_cm(tmp_path):
            "-p", "scheduler_address", "synchronous", "--no-progress-bar"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    zarr_path = ROOT / "data" / "derived" / run / "simulations.zarr"
+    zarr_path = RunPaths(run).product(names.SIMULATIONS)  # under MI_DERIVED_ROOT (conftest)
     try:
         ds = xr.open_zarr(zarr_path)
         assert ds.sizes["subject"] == 1 and ds.sizes["lead"] == 8 and ds.sizes["time"] == 512
@@ -73,4 +74,4 @@ def test_notebook_05_runs_on_a_rotated_cobiveco_pair_in_cm(tmp_path):
     finally:
         import shutil
 
-        shutil.rmtree(ROOT / "data" / "derived" / run, ignore_errors=True)
+        shutil.rmtree(RunPaths(run).derived, ignore_errors=True)

@@ -364,7 +364,7 @@ class EikonalSolver:
 
 def activation_times(points, tets, D, roots, root_times=0.0, method: str = "fim",
                      tol: float = 1e-6, max_sweeps: int = 500,
-                     source_rtol: float = 1e-9) -> np.ndarray:
+                     factored: bool = True) -> np.ndarray:
     """Activation times (ms) of an anisotropic Eikonal problem on a tetrahedral mesh.
 
     One-call form of ``EikonalSolver(points, tets).solve(...)``; build an
@@ -376,12 +376,8 @@ def activation_times(points, tets, D, roots, root_times=0.0, method: str = "fim"
         Node positions (mm).
     tets : (m, 4) int
         Tetrahedra (node numbers).
-    D, roots, root_times, method, tol, max_sweeps
+    D, roots, root_times, method, tol, max_sweeps, factored
         As in :meth:`EikonalSolver.solve`.
-    source_rtol : float
-        Kept for compatibility: a negative value switches the factored interpolant off
-        (``factored=False``: the first-order local solver alone); its value is otherwise
-        unused.
 
     Returns
     -------
@@ -389,5 +385,4 @@ def activation_times(points, tets, D, roots, root_times=0.0, method: str = "fim"
         Activation times (ms); ``inf`` at nodes not connected to any root.
     """
     return EikonalSolver(points, tets).solve(D, roots, root_times, method=method, tol=tol,
-                                             max_sweeps=max_sweeps,
-                                             factored=source_rtol >= 0)
+                                             max_sweeps=max_sweeps, factored=factored)
