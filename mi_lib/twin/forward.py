@@ -2,90 +2,11 @@
 
 :class:`TwinModel` holds everything that depends on one anatomy only (coordinates, AHA
 segments, fibres, the Eikonal solver's mesh structures, root nodes, electrode positions and
-lead fields); :meth:`TwinModel.simulate` then runs one scenario (tissue labels ->
-conduction tensors -> activation times -> pseudo-ECG) in tens of milliseconds.
-
-Conduction (paper 004 §III-B, after Camps et al. 2021/2024)
------------------------------------------------------------
-Orthotropic velocities (mm/ms = m/s): fibre 0.65, sheet (transmural) 0.48, sheet-normal
-0.51. A fast endocardial sheet stands for the Purkinje network: it conducts at the paper's
-"dense" 1.5 along the apicobasal direction of the wall (the course of the bundle branches
-and fascicles from the base towards the apex) and at its "sparse" 1.0 circumferentially.
-The subendocardial Purkinje network is a mesh of strands on the endocardial surface, a
-fraction of a millimetre thick, thinner than any element, so the model gives it zero
-thickness: the sheet is the endocardial boundary triangles (:func:`endocardial_sheet`),
-on which the Eikonal solver runs a 2-D update in the sheet's metric beside the 3-D one of
-the tetrahedra (:class:`~mi_lib.twin.eikonal.EikonalSolver`, ``sheet``); every
-tetrahedron conducts as myocardium. No property of the model then depends on how the mesh was cut: the shipped
-heart meshed at 2.5, 2.0, 1.5 and 1.0 mm gives healthy QRS durations within 1.4 ms and
-activation maps within 2.7, 1.9 and 1.5 % of the 1.0 mm one (benchmark
-``forward.mesh_convergence``). (The previous reading, the tetrahedra with a face on an
-endocardium made fast along the wall, gave the layer an element's thickness: 2.2 ms and
-3.3 % apart. Faster across the wall too, it made coarse meshes conduct faster.) The paper
-gives the two speeds as "the sparse and dense endocardial directions" without more detail;
-this reading keeps a fast apex-to-base spread and a slower circumferential one. (An
-isotropic 1.5 layer on the apical two thirds and 1.0 on the basal third, the other
-reading, activates the base late from below and turns the mean QRS axis superior: lead II
-negative.)
-Scar and border zone scale all velocities of their elements, tetrahedra and sheet
-triangles (the mean of the node factors, so an element straddling a boundary gets an
-intermediate speed).
-
-Root nodes (Durrer et al., Circulation 41:899, 1970; paper [62])
-----------------------------------------------------------------
-Seven endocardial sites at fixed coordinates (:data:`ROOTS`), the same on every anatomy:
-LV mid-septum (t = 0), LV basal-anterior paraseptal, two LV mid-posterior, RV mid-septum,
-two RV free wall. Their start times stand for the Purkinje delays from the His bundle
-(paper: "the delay from the His-bundle through the Purkinje tree normalized by the
-earliest activation"): LV septum first (0 ms), LV anterior and posterior 10-16 ms, RV
-septum 16 ms and RV free wall 26-32 ms, Durrer's order. These delays and the reading of
-the endocardial sheet (above) were chosen within their physiological ranges by comparing
-the shipped heart's healthy QRS with the real one (duration, and the polarity of each
-lead); notebook 05 shows the comparison lead by lead. They are the model's calibration,
-not a fit per subject.
-
-Torso and electrodes
---------------------
-No torso mesh is available, so the heart is placed in an elliptic-cylinder torso
-(semi-axes 160 mm lateral, 110 mm antero-posterior; the paper also keeps only the
-electrode positions, not the torso's conductivity). The heart's own axes (long axis,
-LV -> RV, inferior; :class:`~mi_lib.twin.coordinates.Coordinates`) are rotated onto a
-typical orientation in the body: the base-to-apex axis points left, anterior and inferior
-(:data:`APEX_DIRECTION`), the RV lies anterior-right of the LV. The heart's centroid sits
-25 mm left of the midline, 75 mm behind the anterior chest wall. Electrodes by the
-standard landmarks: V1/V2 at the 4th intercostal space 25 mm right/left of the midline
-(:data:`ICS4_MM` above the heart centre), V4 at the 5th intercostal space on the
-mid-clavicular line (90 mm left), V3 midway between V2 and V4, V5 on the anterior axillary
-line and V6 on the mid-axillary line at V4's height; the limb electrodes in the
-Mason-Likar torso positions (as on the paper's torso meshes, which stop at the thorax):
-RA/LA in the infraclavicular fossae (150 mm above the heart, 120 mm from the midline), LL/RL
-on the lower abdomen (180 mm below, 96 mm from the midline). Body frame:
-x left, y posterior, z superior (LPS, mm).
-
-Signal
-------
-``Vm`` follows a logistic upstroke of width :data:`UPSTROKE_MS` at each node's activation
-time; the electrode potentials come from the P1 lead fields (:mod:`mi_lib.twin.ecg`);
-leads I, II, V1-V6 against Wilson's central terminal, sampled every ``dt`` ms from t = 0
-(the earliest root) for ``n_samples`` samples (default 512 x 0.5 ms = 256 ms, longer than
-any QRS here, so the whole complex and its return to zero are kept).
-
-What the scar contributes is the model option ``scar_source`` (:data:`SCAR_SOURCES`):
-
-* ``"silent"`` (default). Scar is fibrosis: it has no intracellular space and carries no
-  transmembrane current, so the pseudo-ECG integral runs over the excitable tissue only
-  (the tetrahedra touching a scar node are left out, :meth:`TwinModel.scar_lead_fields`).
-  The Eikonal model still lets activation creep through the scar at 5-10 % of the normal
-  speed, as in the paper, but that slow front is electrically silent; once all excitable
-  tissue is depolarised the leads return to zero.
-* ``"slow"`` (paper 004's reading). The scar is a slowly conducting tissue that keeps its
-  upstroke: it depolarises at its (late) activation time like any other node and adds to
-  the pseudo-ECG. Its slow front then adds a tail of the same amplitude per unit of front
-  as a healthy one, lasting as long as the scar takes to activate (tens to hundreds of ms).
-
-``activation_duration`` is the activation time of the last excitable (healthy or border
-zone) node plus two upstroke widths, the duration of the QRS of a healthy heart; the scar
-itself finishes far later (up to a few hundred ms).
+lead fields) and its :class:`~mi_lib.twin.settings.ModelSettings`; :meth:`TwinModel.simulate`
+then runs one scenario (tissue labels -> conduction tensors -> activation times ->
+pseudo-ECG). Body frame: x left, y posterior, z superior (mm). The conduction, the root
+nodes and their calibration, the torso and electrodes, and the two readings of the scar's
+signal (:data:`SCAR_SOURCES`) are in ``docs/twin/forward.md``.
 """
 
 from __future__ import annotations
@@ -144,7 +65,7 @@ def _axis_rotation(axis, deg: float) -> np.ndarray:
 
 
 def body_rotation(axes: dict, tilt_deg: float = 0.0, twist_deg: float = 0.0) -> np.ndarray:
-    """Rotation matrix from mesh coordinates to the body frame (module docstring).
+    """Rotation matrix from mesh coordinates to the body frame (docs/twin/forward.md).
 
     ``tilt_deg`` turns the heart about the antero-posterior body axis (positive: apex
     towards the left, a more horizontal heart), ``twist_deg`` about its own long axis
@@ -212,7 +133,7 @@ def root_nodes(anatomy: Anatomy, coords: Coordinates, roots=None) -> tuple[np.nd
 
 @dataclass
 class TwinModel:
-    """Per-anatomy state of the forward model (see the module docstring)."""
+    """Per-anatomy state of the forward model (docs/twin/forward.md)."""
 
     anatomy: Anatomy
     coords: Coordinates
@@ -313,7 +234,7 @@ class TwinModel:
         return self._healthy * (k**2)[:, None, None]
 
     def sheet_tensors(self, factor_nodes: np.ndarray | None = None) -> np.ndarray:
-        """Tensors of the endocardial sheet per triangle (mm^2/ms^2; module docstring):
+        """Tensors of the endocardial sheet per triangle (mm^2/ms^2; docs/twin/forward.md):
         ``endo_dense`` along the wall's apicobasal direction in the triangle's plane,
         ``endo_sparse`` across it in the plane, the myocardium's ``sheet`` speed along the
         normal (which no travel time on the sheet sees). ``factor_nodes`` as in
@@ -351,7 +272,7 @@ class TwinModel:
         """Lead fields of the excitable domain: the tetrahedra touching a scar node removed.
 
         Scar is fibrosis without an intracellular space: it carries no transmembrane
-        current, so it is left out of the pseudo-ECG integral (module docstring).
+        current, so it is left out of the pseudo-ECG integral (docs/twin/forward.md).
         ``w = -K_ex g`` with ``K_ex = K - sum_{e in scar} K_e``, i.e. the full lead field
         plus ``V_e grad N_a . grad g_e`` for every removed tetrahedron ``e`` and node ``a``.
         """
@@ -385,7 +306,7 @@ class TwinModel:
 
     def simulate(self, scenario: Scenario) -> dict:
         """One QRS: ``labels`` (n,), ``at`` (n,), ``qrs`` (8, n_samples) and
-        ``activation_duration`` (ms, module docstring)."""
+        ``activation_duration`` (ms, docs/twin/forward.md)."""
         labels, at = self.activation(scenario)
         qrs = self.ecg(at, labels)
         excitable = at[np.isfinite(at) & (labels != SCAR)]

@@ -1,38 +1,11 @@
-"""Virtual cohort of biventricular anatomies and the simulation product.
+"""Virtual cohort of biventricular anatomies and the simulation product ``simulations.zarr``.
 
-Shape variation
----------------
-The paper simulates 49 UK Biobank subjects; we build ``n`` anatomies from the real
-heart(s) by smooth, bounded deformations ``x' = x + sum_k a_k phi_k(x)`` defined with the
-heart's own coordinates (computed once on the source mesh), plus a rotation of the heart in
-the torso. Subject 0 of each source mesh is the mesh itself (all ``a_k = 0``); the others
-draw each ``a_k`` uniformly in ``[-1, 1]`` times the mode's range (:data:`MODES`, seeded).
-
-=================  ======================================================  ===========
-mode               displacement ``phi_k``                                  range
-=================  ======================================================  ===========
-scale              ``x - c`` (isotropic size about the centroid ``c``)      +-10 %
-length             ``((x - c) . l) l`` (long axis ``l``)                    +-10 %
-sphericity         ``r_lv (1 - ab)``: LV radial, strongest at the apex      +-10 %
-rv_size            ``r_rv w_rv``: RV radial about its centre line, weighted
-                   by a smooth RV indicator ``w_rv`` of the transventricular
-                   Laplace field (logistic, width 0.2)                      +-15 %
-tilt               rotation of the heart in the torso about the
-                   antero-posterior body axis                               +-10 deg
-twist              rotation about the heart's long axis                     +-10 deg
-=================  ======================================================  ===========
-
-``r_lv`` / ``r_rv`` are the components of ``x`` minus the ventricle's centre line,
-perpendicular to the long axis. (Wall thickness is not varied: on a 2 mm mesh the thin
-walls are one element thick, and thinning them inverts elements.) Every deformed mesh is checked (no inverted tetrahedron)
-and gets its own coordinates, fibres, AHA segments, root nodes and electrodes, exactly as a
-new real mesh would, so homologous structures move with the anatomy.
-
-Point clouds for learning
--------------------------
-Farthest-point sampling of the nodes (seeded start) gives 4096 "dense" points; its
-first 1024 points are the "coarse" cloud (farthest-point orders are nested). Features:
-x, y, z (mm, centred on the heart's centroid) and tm, ab, rt, tv.
+Subjects are the shipped heart(s) deformed by smooth, bounded shape modes (:data:`MODES`,
+seeded; subject 0 of each heart is the mesh itself) and turned in the torso; each is
+rebuilt from its deformed mesh (coordinates, fibres, AHA, roots, electrodes) and every
+subject x scenario is simulated resumably on Dask. Point clouds: 4096 "dense" nodes by
+farthest-point sampling, the first 1024 of them "coarse"; features x, y, z (mm, centred)
+and tm, ab, rt, tv. Method: ``docs/twin/virtual_cohort.md``; layout: ``data/README.md``.
 """
 
 from __future__ import annotations
