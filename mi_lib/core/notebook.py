@@ -36,7 +36,8 @@ def show_summary(values) -> None:
     table = pd.DataFrame({"value": [str(v) if not isinstance(v, float) else f"{v:.4g}"
                                     for v in values.values()]}, index=list(values))
     with pd.option_context("display.max_colwidth", 160):
-        display({SUMMARY_MIME: values, "text/html": table.to_html(),
+        display({SUMMARY_MIME: {"items": [[k, v] for k, v in values.items()]},  # ordered
+                 "text/html": table.to_html(),
                  "text/plain": table.to_string()}, raw=True)
 
 

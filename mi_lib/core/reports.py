@@ -87,7 +87,7 @@ def key_outputs(executed: Path) -> tuple[bytes | None, dict]:
                 if tagged is None and "key-figure" in cell.get("metadata", {}).get("tags", []):
                     tagged = png
             if SUMMARY_MIME in data:
-                summary.update(data[SUMMARY_MIME])
+                summary.update((k, v) for k, v in data[SUMMARY_MIME]["items"])
     return tagged or first, summary
 
 

@@ -44,7 +44,7 @@ def test_reports_render_and_index(tmp_path):
     thumb = Image.open(out / runs[0].thumbnail)
     assert thumb.width == 360 and thumb.width / thumb.height > 2.5  # the first figure: 1.33
     assert f'src="{runs[0].thumbnail}"' in index
-    assert runs[0].summary == {"subjects": 12, "median size": 0.123456}
+    assert list(runs[0].summary.items()) == [("subjects", 12), ("median size", 0.123456)]
     assert "<th>median size</th><td>0.1235</td>" in index and "<th>subjects</th><td>12</td>" in index
     meta = json.loads((out / "index.json").read_text())
     assert meta["profile"] == "smoke"
