@@ -352,3 +352,24 @@ def test_no_scenario_runs_ahead_of_the_fastest_conduction(model):
         _, at = model.activation(sc)
         assert np.all(np.isfinite(at)), sc.name
         assert np.all(at >= 0.99 * fastest), (sc.name, float((fastest - at).max()))
+
+
+def test_scenario_coverage_table(model):
+    """Notebook 05's scenario table: one row per infarct, shares that add up, the
+    transmural infarct of a location larger than its subendocardial twin, the small
+    lateral one smaller than the large, and the target coverage aha_coverage gives."""
+    from mi_lib.twin.scenarios import scenario_coverage
+
+    table = scenario_coverage(model.coords, model.segments)
+    assert list(table.index) == list(SCENARIO_NAMES[1:])
+    assert ((table["scar % LV"] + table["BZ % LV"]) <= 100).all() and (table["scar % LV"] > 0).all()
+    for loc in ("septal", "apical", "lateral", "inferior", "inferolateral"):
+        assert table.loc[f"{loc}_transmural", "scar % LV"] > table.loc[f"{loc}_subendocardial",
+                                                                        "scar % LV"]
+    assert table.loc["lateral_small_transmural", "scar % LV"] < table.loc["lateral_transmural",
+                                                                          "scar % LV"]
+    s = get_scenario("anterior_extensive_transmural")
+    cov = aha_coverage(model.coords, model.segments, s)
+    target = LOCATIONS[s.location][4]
+    assert table.loc[s.name, "target AHA"] == ",".join(map(str, target))
+    assert np.isclose(table.loc[s.name, "target in scar (mean)"], np.mean(cov[list(target)]))

@@ -104,19 +104,6 @@ def sqdist_within(a):
     return out
 
 
-@nb.njit(parallel=True, cache=True)
-def count_bits(a):
-    """Number of set bits (infarct voxels) of each row of ``a (n, W)``."""
-    n, w = a.shape
-    out = np.empty(n, np.int64)
-    for i in nb.prange(n):
-        s = 0
-        for k in range(w):
-            s += _ctpop(a[i, k])
-        out[i] = s
-    return out
-
-
 @nb.njit(cache=True, inline="always")
 def _box(c, r, spacing, n):
     lo = int(math.floor((c - r) / spacing))

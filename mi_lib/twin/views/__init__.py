@@ -18,7 +18,6 @@ from .scene import (
                     VIEWS,
                     activation_renders,
                     aha_figure,
-                    aha_legend,
                     body_grid,
                     bullseye,
                     bullseye_angle,
@@ -46,7 +45,7 @@ from .signals import (
 )
 
 __all__ = ["BEST_VIEW", "BULLSEYE", "TISSUE_COLOURS", "VIEWS", "activation_renders",
-           "aha_figure", "aha_legend", "body_grid", "bullseye", "bullseye_angle", "bullseye_radius",
+           "aha_figure", "body_grid", "bullseye", "bullseye_angle", "bullseye_radius",
            "dtw_heatmap", "duration_boxes", "fibre_figure", "fibre_glyphs", "helix_angles", "helix_profile",
            "image_grid", "interactive_scene", "point_clouds", "polar_tissue",
            "precordial_panels", "qrs_panels", "r_progression", "render",

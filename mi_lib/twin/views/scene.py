@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.patches import Wedge
 
 from ..anatomy import EPICARDIUM
-from ..coordinates import AHA_LEVELS, AHA_NAMES
+from ..coordinates import AHA_LEVELS
 from ..forward import TwinModel, body_rotation
 from ..scenarios import BORDER_ZONE, HEALTHY, SCAR, get_scenario, tissue_labels
 
@@ -239,10 +239,6 @@ def bullseye(values, ax=None, *, cmap="viridis", vmin=None, vmax=None, label: st
         plt.colorbar(sm, ax=ax, shrink=0.7, label=label)
     return ax
 
-
-def aha_legend() -> str:
-    """The segment names as a compact text table."""
-    return "\n".join(f"{k:2d} {v}" for k, v in AHA_NAMES.items())
 
 
 # ----------------------------------------------------------------------------- tissue maps
