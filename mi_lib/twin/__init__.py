@@ -5,6 +5,7 @@
 :mod:`~mi_lib.twin.scenarios`       the 17 infarct scenarios and the healthy baseline
 :mod:`~mi_lib.twin.eikonal`         anisotropic Eikonal solver (with a conducting sheet)
 :mod:`~mi_lib.twin.ecg`             finite-element lead fields and the pseudo-ECG
+:mod:`~mi_lib.twin.settings`        the forward model's typed, frozen settings
 :mod:`~mi_lib.twin.forward`         the forward model: anatomy -> activation -> 8-lead QRS
 :mod:`~mi_lib.twin.virtual_cohort`  the virtual cohort and ``simulations.zarr``
 :mod:`~mi_lib.twin.products`        ``simulations.zarr`` opened and checked, or built
@@ -19,6 +20,7 @@ from .eikonal import EikonalSolver, activation_times
 from .forward import CV, TwinModel, mesh_convergence
 from .qrs import PAPER_QRS_MS, Thresholds, criteria_table, qrs_bounds, qrs_duration
 from .scenarios import SCENARIO_NAMES, SCENARIOS, Scenario, get_scenario, tissue_labels
+from .settings import ConductionVelocities, ModelSettings
 from .virtual_cohort import SIMULATIONS, run_simulations, simulation_product, simulation_settings
 
 __all__ = [
@@ -32,8 +34,10 @@ __all__ = [
     "SIMULATIONS",
     "Anatomy",
     "AnatomyError",
+    "ConductionVelocities",
     "Coordinates",
     "EikonalSolver",
+    "ModelSettings",
     "Scenario",
     "Thresholds",
     "TwinModel",

@@ -3,7 +3,7 @@
 ``phi_e(t) = w_e . Vm(t)`` with the P1 lead field ``w_e = -K (1 / r_e)`` of each electrode
 (:func:`lead_fields`, once per anatomy) and ``Vm`` a logistic upstroke at each node's
 activation time (:func:`upstroke`); :func:`pseudo_ecg` evaluates it by binning the
-activation times, :func:`pseudo_ecg_direct` directly. A front approaching an electrode
+activation times (tested against the direct ``w . Vm(t)``). A front approaching an electrode
 gives a positive deflection. :func:`leads_from_electrodes` forms the 8 leads
 :data:`LEADS` (I, II, V1-V6, against Wilson's central terminal).
 
@@ -145,18 +145,6 @@ def _check_weights(w, n: int) -> np.ndarray:
     if w.ndim != 2 or w.shape[1] != n:
         raise ValueError(f"lead_fields must be (n_electrodes, {n}), got {w.shape}")
     return w
-
-
-def pseudo_ecg_direct(at, lead_fields, t, upstroke_width: float = 1.0, *,
-                      v_rest: float = 0.0, v_plateau: float = 1.0) -> np.ndarray:
-    """Reference pseudo-ECG ``phi_e(t) = w_e . Vm(t)``, forming ``Vm`` (T, n) explicitly.
-
-    Parameters and return value as :func:`pseudo_ecg` (any time axis ``t``).
-    """
-    at = _check_at(at)
-    w = _check_weights(lead_fields, len(at))
-    vm = transmembrane(at, t, upstroke_width, v_rest=v_rest, v_plateau=v_plateau)
-    return w @ vm.T
 
 
 @nb.njit(cache=True)
