@@ -14,6 +14,9 @@ public API.
     Pipeline B, the digital twin's forward model (paper 004, notebooks 05-06): meshes,
     biventricular coordinates and fibres, infarct scenarios, Eikonal activation, the
     pseudo-ECG, the virtual cohort, QRS criteria and the sensitivity product.
+:mod:`mi_lib.inverse`
+    Pipeline B inverse (notebooks 07, 09): learning scar and border zone from QRS and
+    anatomy; the differentiable soft-DTW loss of the QRS decoder.
 """
 
 __version__ = "0.1.0"

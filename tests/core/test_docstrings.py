@@ -1,7 +1,7 @@
 """The public API's docstrings say what the code does.
 
-Every function, class and public method that ``mi_lib.core``, ``mi_lib.population`` and
-``mi_lib.twin`` (and their public submodules) export is checked for:
+Every function, class and public method that ``mi_lib.core``, ``mi_lib.population``,
+``mi_lib.twin`` and ``mi_lib.inverse`` (and their public submodules) export is checked for:
 
 * stated defaults: a default the docstring names for a parameter is the signature's
   default. Both forms of the library's docstrings are read: numpydoc ``Parameters``
@@ -31,7 +31,7 @@ import pytest
 from numpydoc.docscrape import ClassDoc, FunctionDoc
 from numpydoc.validate import validate
 
-PACKAGES = ("mi_lib.core", "mi_lib.population", "mi_lib.twin")
+PACKAGES = ("mi_lib.core", "mi_lib.population", "mi_lib.twin", "mi_lib.inverse")
 
 #: numpydoc codes enforced across the API: a docstring on every public object (GL08), a
 #: one-line summary (SS01), no unknown parameters (PR02), parameters in signature order
@@ -252,7 +252,8 @@ def test_the_walk_finds_the_public_api():
     assert len(API) > 250, len(API)
     for path in ("mi_lib.twin.qrs.criteria.q_wave", "mi_lib.twin.forward.TwinModel",
                  "mi_lib.twin.forward.TwinModel.simulate", "mi_lib.core.store.write_zarr",
-                 "mi_lib.population.manifold.MultiScaleKernelRegression"):
+                 "mi_lib.population.manifold.MultiScaleKernelRegression",
+                 "mi_lib.inverse.soft_dtw.soft_dtw_divergence"):
         assert path in API, path
     assert not any(".models._kernels." in p for p in API)
 
