@@ -1,0 +1,119 @@
+"""The inverse model's samples from a simulations product: scenario selection, the
+subject split, and the preprocessing rules of the point cloud and the QRS.
+
+One sample is one subject x scenario of ``simulations.zarr`` (``data/README.md``): the
+subject's point cloud (xyz and the coordinates tm, ab, rt, tv), the scenario's 8-lead QRS
+and the per-point tissue label. The rules are the same for every subject and for a real
+recording, so a model trained on one product applies to any other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..twin.qrs import qrs_bounds
+from ..twin.scenarios import SCENARIO_NAMES, get_scenario
+
+#: xyz (mm, centred on the heart's centroid in the product) are divided by this length:
+#: one fixed rule for every subject, so anatomical size stays visible to the model
+XYZ_SCALE_MM = 100.0
+#: the QRS window: from the detected onset, this long (ms), zero beyond the recording
+QRS_WINDOW_MS = 200.0
+#: paper 004's split of its 49 subjects: train / validation / test
+PAPER_SPLIT = (34, 5, 10)
+
+
+def infarct_scenarios(names=SCENARIO_NAMES, include_healthy: bool = False) -> list[str]:
+    """The paper's learning scenarios among ``names``: every infarct at the default
+    conduction (its 16), without the slow-conduction variant; the healthy baseline too
+    when ``include_healthy``."""
+    out = []
+    for name in names:
+        s = get_scenario(str(name))
+        if s.healthy:
+            if include_healthy:
+                out.append(str(name))
+        elif name.endswith("_slow"):
+            continue
+        else:
+            out.append(str(name))
+    return out
+
+
+def point_features(pc: np.ndarray) -> np.ndarray:
+    """Network input of a cloud ``pc (..., n, 7)`` with features x, y, z (mm, centred),
+    tm, ab, rt, tv: xyz divided by :data:`XYZ_SCALE_MM`, the coordinates as they are
+    (all in [0, 1]). Float32."""
+    pc = np.asarray(pc, np.float64)
+    if pc.shape[-1] != 7:
+        raise ValueError(f"point cloud must have 7 features (x, y, z, tm, ab, rt, tv), got "
+                         f"{pc.shape[-1]}")
+    out = pc.copy()
+    out[..., :3] /= XYZ_SCALE_MM
+    return out.astype(np.float32)
+
+
+def prepare_qrs(leads: np.ndarray, dt: float, n: int, window_ms: float = QRS_WINDOW_MS
+                ) -> np.ndarray:
+    """The network's QRS: ``leads (8, T)`` sampled every ``dt`` ms, cut to
+    ``window_ms`` from the QRS onset (:func:`~mi_lib.twin.qrs.qrs_bounds`; zeros past the
+    end of the recording), linearly resampled to ``n`` samples, and divided by its
+    largest absolute value over all leads (one scale: relative lead amplitudes are kept).
+    The same rule for a simulation and a real recording; the window keeps durations."""
+    leads = np.asarray(leads, np.float64)
+    if leads.ndim != 2 or leads.shape[1] < 2:
+        raise ValueError(f"leads must be (n_leads, T >= 2), got {leads.shape}")
+    if n < 2 or window_ms <= 0 or dt <= 0:
+        raise ValueError(f"need n >= 2, window_ms > 0, dt > 0 (got {n}, {window_ms}, {dt})")
+    onset, _ = qrs_bounds(leads, dt)
+    t = np.arange(leads.shape[1]) * dt
+    grid = onset + np.linspace(0.0, window_ms, int(n))
+    out = np.stack([np.interp(grid, t, lead, right=0.0) for lead in leads])
+    peak = np.abs(out).max()
+    return (out / peak if peak > 0 else out).astype(np.float32)
+
+
+def split_subjects(subjects, sources, *, counts=PAPER_SPLIT, seed: int = 0,
+                   hold_out: str | None = None) -> dict:
+    """Train / validation / test subjects, disjoint, seeded.
+
+    By subject (default): the subjects are shuffled with ``seed`` and cut in the
+    proportions of ``counts`` (paper: 34 / 5 / 10 of 49; at least one subject per part).
+    ``hold_out`` names a source heart left out of training entirely: its subjects are the
+    test set, the others are cut into training and validation in the proportions of
+    ``counts[:2]``. Returns ``{"train", "validation", "test"}`` subject lists (in input
+    order) and ``"hearts"``: the source hearts each part holds.
+    """
+    subjects, sources = [str(s) for s in subjects], [str(s) for s in sources]
+    if len(subjects) != len(sources):
+        raise ValueError(f"{len(subjects)} subjects but {len(sources)} sources")
+    if len(set(subjects)) != len(subjects):
+        raise ValueError("subject names must be unique")
+    rng = np.random.default_rng(seed)
+    if hold_out is None:
+        pool, test = list(subjects), None
+        parts = counts
+    else:
+        if hold_out not in sources:
+            raise ValueError(f"hold_out {hold_out!r} is none of the sources {sorted(set(sources))}")
+        test = [s for s, h in zip(subjects, sources, strict=True) if h == hold_out]
+        pool = [s for s, h in zip(subjects, sources, strict=True) if h != hold_out]
+        parts = counts[:2]
+    need = len(parts)
+    if len(pool) < need:
+        raise ValueError(f"{len(pool)} subjects cannot fill {need} parts of the split")
+    order = [pool[i] for i in rng.permutation(len(pool))]
+    share = np.asarray(parts, float) / np.sum(parts)
+    sizes = np.maximum(1, np.floor(share * len(pool)).astype(int))
+    sizes[0] = len(pool) - sizes[1:].sum()
+    cuts = np.cumsum(sizes)[:-1]
+    chunks = np.split(np.asarray(order, dtype=object), cuts)
+    names = ["train", "validation", "test"][:need]
+    keep = {s: i for i, s in enumerate(subjects)}
+    out = {name: sorted(map(str, chunk), key=keep.get) for name, chunk in zip(names, chunks,
+                                                                              strict=True)}
+    if test is not None:
+        out["test"] = test
+    heart = dict(zip(subjects, sources, strict=True))
+    out["hearts"] = {k: sorted({heart[s] for s in out[k]}) for k in ("train", "validation", "test")}
+    return out
