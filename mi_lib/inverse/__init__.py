@@ -2,6 +2,7 @@
 
 :mod:`~mi_lib.inverse.data`      samples of a simulations product: scenarios, splits, the
                                  point-cloud and QRS preprocessing rules
+:mod:`~mi_lib.inverse.encoders`  Encoder_PC (PointNet++ set abstraction) and Encoder_QRS
 :mod:`~mi_lib.inverse.pointnet`  PointNet++ sampling, grouping and interpolation (torch)
 :mod:`~mi_lib.inverse.soft_dtw`  differentiable soft-DTW and soft-DTW divergence (torch)
 """
@@ -15,6 +16,7 @@ from .data import (
     prepare_qrs,
     split_subjects,
 )
+from .encoders import DEFAULT_LEVELS, EncoderPC, EncoderQRS, Level, SetAbstraction, cloud_hierarchy
 from .pointnet import (
     ball_query,
     farthest_point_sample,
@@ -27,6 +29,12 @@ from .pointnet import (
 from .soft_dtw import soft_dtw, soft_dtw_divergence
 
 __all__ = [
+    "DEFAULT_LEVELS",
+    "EncoderPC",
+    "EncoderQRS",
+    "Level",
+    "SetAbstraction",
+    "cloud_hierarchy",
     "PAPER_SPLIT",
     "QRS_WINDOW_MS",
     "XYZ_SCALE_MM",
