@@ -252,6 +252,34 @@ def _eikonal_relative_error(runs: int) -> dict:
                          "nodes_averaged": int(res["nodes"])}}
 
 
+@benchmark("inverse.soft_dtw")
+def _inverse_soft_dtw(runs: int) -> dict:
+    """One forward + backward of the soft-DTW divergence (the QRS decoder's DTW term)
+    on a batch of 4 eight-lead QRS of 128 and of 512 samples, float32, gamma 0.1, one
+    thread. ``times`` are the 512-sample ones; the 128-sample median is in the settings."""
+    import torch
+
+    from mi_lib.inverse import soft_dtw_divergence
+
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    out = {}
+    for t in (128, 512):
+        x = torch.randn(4, 8, t, generator=g, requires_grad=True)
+        y = torch.randn(4, 8, t, generator=g)
+        soft_dtw_divergence(x, y, 0.1).sum().backward()  # warm-up
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            soft_dtw_divergence(x, y, 0.1).sum().backward()
+            times.append(time.perf_counter() - start)
+        out[t] = times
+    return {"times": out[512], "unit": "s",
+            "settings": {"batch": 4, "leads": 8, "samples": 512, "gamma": 0.1,
+                         "dtype": "float32", "threads": 1,
+                         "median_s_at_128_samples": statistics.median(out[128])}}
+
+
 def main(argv=None) -> int:
     """``python -m mi_lib.core.bench [--only NAME ...] [--runs N] [--out FILE]``; the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
