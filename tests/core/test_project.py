@@ -1,5 +1,6 @@
 """Project conventions: environment files in sync, notebooks stored clean and templated."""
 
+import ast
 import json
 import re
 import tomllib
@@ -52,8 +53,11 @@ def test_notebook_is_clean_and_follows_the_template(path):
     source = "".join(params[0]["source"])
     assert re.search(r'^profile = ""', source, re.M), f"{path.name}: profile defaults to empty"
     assert re.search(r'^run_name = ""', source, re.M), f"{path.name}: run_name defaults to empty"
-    setup = "".join(code[1]["source"])
-    assert re.search(r"^run = start\(profile, run_name\)", setup, re.M), \
-        f"{path.name}: the first code cell after the parameters calls start(profile, run_name)"
+    imports = ast.parse("".join(code[1]["source"])).body
+    assert imports and all(isinstance(n, ast.Import | ast.ImportFrom) for n in imports), \
+        f"{path.name}: the first code cell after the parameters holds the imports only"
+    setup = "".join(code[2]["source"])
+    assert setup.startswith("run = start(profile, run_name)"), \
+        f"{path.name}: the cell after the imports starts with run = start(profile, run_name)"
     markdown = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert "## Summary" in markdown
