@@ -57,26 +57,23 @@ def git_commit(root: Path) -> str:
         return "unknown"
 
 
-def render_html(executed: Path, target: Path) -> Path:
-    """Render an executed notebook to standalone HTML with embedded figures."""
-    import nbformat
+def render_html(nb, target: Path) -> Path:
+    """Render an executed notebook (an ``nbformat`` node) to standalone HTML with
+    embedded figures."""
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(executed, as_version=4)
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     body, _ = exporter.from_notebook_node(nb)
     return write_text(target, body)
 
 
-def key_outputs(executed: Path) -> tuple[bytes | None, dict]:
+def key_outputs(nb) -> tuple[bytes | None, dict]:
     """The key figure (PNG bytes: the first figure of the cell tagged ``key-figure``, else
     the first figure of the notebook; ``None`` without figures) and the summary numbers
-    (every :data:`SUMMARY_MIME` output, merged in order) of an executed notebook."""
+    (every :data:`SUMMARY_MIME` output, merged in order) of an executed notebook (an
+    ``nbformat`` node)."""
     import base64
 
-    import nbformat
-
-    nb = nbformat.read(executed, as_version=4)
     tagged, first, summary = None, None, {}
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -119,6 +116,7 @@ def _failure(err: Exception) -> str:
 
 def run_notebook(path: Path, out_dir: Path, parameters: dict) -> NotebookRun:
     """Execute one notebook with papermill and render it; never raises on notebook errors."""
+    import nbformat
     import papermill as pm
 
     run = NotebookRun(path.stem, parameters)
@@ -135,13 +133,19 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict) -> NotebookRun:
     if executed.is_file():
         run.executed = executed.name
         try:
-            png, run.summary = key_outputs(executed)
+            nb = nbformat.read(executed, as_version=4)
+        except Exception as err:  # an unreadable result is a failed run, not a crash
+            run.error = (run.error + "; " if run.error else "") + f"reading the result: {err}"
+            run.status = "failed"
+            return run
+        try:
+            png, run.summary = key_outputs(nb)
             if png is not None:
                 run.thumbnail = write_thumbnail(png, out_dir / f"{path.stem}.png").name
         except Exception as err:  # a broken figure must not hide the execution result
             run.error = (run.error + "; " if run.error else "") + f"key figure: {err}"
         try:
-            run.html = render_html(executed, out_dir / f"{path.stem}.html").name
+            run.html = render_html(nb, out_dir / f"{path.stem}.html").name
         except Exception as err:  # a rendering failure must not hide the execution result
             run.error = (run.error + "; " if run.error else "") + f"HTML rendering: {err}"
             run.status = "failed"

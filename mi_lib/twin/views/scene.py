@@ -245,6 +245,8 @@ def bullseye(values, ax=None, *, cmap="viridis", vmin=None, vmax=None, label: st
 
 #: colours of the tissue labels (healthy, border zone, scar), in label order
 TISSUE_COLOURS = {HEALTHY: "lightgray", BORDER_ZONE: "orange", SCAR: "firebrick"}
+#: the same colours as a list indexed by label
+TISSUE_COLOUR_LIST = [TISSUE_COLOURS[k] for k in sorted(TISSUE_COLOURS)]
 
 #: the view that shows each infarct location best ("section": the short-axis section)
 BEST_VIEW = {"septal": "section", "apical": "inferior", "anterior_extensive": "anterior",
@@ -255,7 +257,7 @@ BEST_VIEW = {"septal": "section", "apical": "inferior", "anterior_extensive": "a
 def _tissue_cmap():
     from matplotlib.colors import ListedColormap
 
-    return ListedColormap([TISSUE_COLOURS[k] for k in sorted(TISSUE_COLOURS)])
+    return ListedColormap(TISSUE_COLOUR_LIST)
 
 
 def bullseye_radius(ab, levels=AHA_LEVELS) -> np.ndarray:
@@ -345,7 +347,7 @@ def tissue_renders(model: TwinModel, names, *, views: dict = BEST_VIEW, size: fl
         view = views.get(s.location, "anterior")
         imgs.append(render(grid, "tissue", view=section if view == "section" else view,
                            clip=normal if view == "section" else None,
-                           cmap=[TISSUE_COLOURS[k] for k in sorted(TISSUE_COLOURS)],
+                           cmap=TISSUE_COLOUR_LIST,
                            clim=(0, 2)))
         titles.append(f"{name.replace('_', ' ')}\n({view} view)")
     return image_grid(imgs, titles, ncols=ncols, size=size,
@@ -399,7 +401,7 @@ def point_clouds(clouds: list, title: str = ""):
     """Point clouds with tissue labels side by side: ``clouds`` is a list of ``(points
     (n, >=3), labels (n,), title)``."""
     fig = plt.figure(figsize=(5.5 * len(clouds), 5), layout="constrained")
-    colours = np.array([TISSUE_COLOURS[k] for k in sorted(TISSUE_COLOURS)])
+    colours = np.array(TISSUE_COLOUR_LIST)
     for j, (pts, labs, name) in enumerate(clouds):
         ax = fig.add_subplot(1, len(clouds), j + 1, projection="3d")
         ax.scatter(*np.asarray(pts)[:, :3].T, c=colours[np.clip(labs, HEALTHY, SCAR)], s=2)
