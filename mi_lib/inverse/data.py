@@ -9,6 +9,9 @@ recording, so a model trained on one product applies to any other.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
 from ..twin.qrs import qrs_bounds
@@ -117,3 +120,74 @@ def split_subjects(subjects, sources, *, counts=PAPER_SPLIT, seed: int = 0,
     heart = dict(zip(subjects, sources, strict=True))
     out["hearts"] = {k: sorted({heart[s] for s in out[k]}) for k in ("train", "validation", "test")}
     return out
+
+
+@dataclass
+class Samples:
+    """The learning samples of a simulations product, as arrays (one subject per row).
+
+    ``features (S, N, 7)`` network point features (:func:`point_features`) of the first
+    ``N`` dense-cloud points (farthest-point order, so the first 1024 are the coarse
+    cloud); ``xyz (S, N, 3)`` mm; ``aha (S, N)`` AHA segment (0 outside the LV region);
+    ``qrs (S, C, 8, T)`` prepared QRS (:func:`prepare_qrs`); ``labels (S, C, N)`` tissue
+    (0 healthy, 1 border zone, 2 scar) for the ``C`` scenarios.
+    """
+
+    subjects: list
+    sources: list
+    scenarios: list
+    features: np.ndarray
+    xyz: np.ndarray
+    aha: np.ndarray
+    qrs: np.ndarray
+    labels: np.ndarray
+    origin: str = ""
+
+    def rows(self, subjects) -> np.ndarray:
+        """Row indices of ``subjects`` (names), in the order given."""
+        index = {s: i for i, s in enumerate(self.subjects)}
+        missing = [s for s in subjects if s not in index]
+        if missing:
+            raise KeyError(f"{self.origin or 'samples'}: no subject(s) {missing}")
+        return np.asarray([index[s] for s in subjects], dtype=int)
+
+
+def load_samples(simulations, *, n_points: int, qrs_length: int,
+                 window_ms: float = QRS_WINDOW_MS, scenarios=None,
+                 include_healthy: bool = False) -> Samples:
+    """:class:`Samples` of a ``simulations.zarr`` (a path or an opened dataset).
+
+    ``scenarios`` default to :func:`infarct_scenarios` of the product (the paper's 16,
+    plus ``baseline`` when ``include_healthy``); ``n_points`` (at most the product's
+    dense cloud) and ``qrs_length`` set the network's sizes.
+    """
+    from ..twin.products import open_simulations
+
+    ds = simulations if not isinstance(simulations, (str, Path)) else open_simulations(simulations)
+    origin = str(simulations) if isinstance(simulations, (str, Path)) else ds.attrs.get("title", "")
+    names = [str(s) for s in ds.scenario.values]
+    chosen = infarct_scenarios(names, include_healthy) if scenarios is None else list(scenarios)
+    unknown = [s for s in chosen if s not in names]
+    if unknown:
+        raise ValueError(f"{origin}: scenario(s) {unknown} not in the product ({names})")
+    for var in ("pc_dense", "pc_dense_tissue", "dense_index"):
+        if var not in ds:
+            raise ValueError(f"{origin}: variable {var!r} is missing; write the product with "
+                             "mi_lib.twin.virtual_cohort.run_simulations")
+    if not 1 <= n_points <= ds.sizes["dense"]:
+        raise ValueError(f"n_points = {n_points}: the product's clouds have {ds.sizes['dense']}")
+    sub = ds.sel(scenario=chosen)
+    pc = sub.pc_dense.values[:, :n_points]
+    index = sub.dense_index.values[:, :n_points].astype(int)
+    aha = np.take_along_axis(sub.aha.values, index, axis=1).astype(np.int8)
+    times = ds.time.values
+    dt = float(times[1] - times[0])
+    raw = sub.qrs.values
+    qrs = np.stack([[prepare_qrs(raw[i, j], dt, qrs_length, window_ms)
+                     for j in range(raw.shape[1])] for i in range(raw.shape[0])])
+    labels = sub.pc_dense_tissue.values[:, :, :n_points].astype(np.int64)
+    sources = [Path(str(s)).name for s in ds.source.values] if "source" in ds else \
+        [str(s).rsplit("_", 1)[0] for s in ds.subject.values]
+    return Samples([str(s) for s in ds.subject.values], sources, chosen,
+                   point_features(pc), pc[..., :3].astype(np.float32), aha,
+                   qrs.astype(np.float32), labels, origin)
