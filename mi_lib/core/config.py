@@ -25,6 +25,9 @@ PROFILE_SETTINGS: dict[str, dict] = {
                             "n_synthetic": 40, "n_final": 3, "energy_threshold": None},
         # digital twin: the two shipped hearts as they are, all 18 scenarios
         "twin": {"n_subjects": 2, "anatomies": ("kit_geo1", "kit_geo2")},
+        # notebook 07: the inverse model scaled to seconds (mi_lib.inverse.settings)
+        "inverse": {"n_points": 256, "qrs_length": 32, "width": 0.25, "epochs": 2,
+                    "ablation_epochs": 1, "finetune_epochs": 1},
         # notebook 02: samples shown per gallery row and drawn per setting for statistics
         "models": {"n_columns": 5, "n_statistics": 40},
         # notebooks 03-04: real half-vs-half splits of the divergences' noise floor, and
@@ -41,6 +44,10 @@ PROFILE_SETTINGS: dict[str, dict] = {
                             "n_synthetic": 100, "n_final": 20, "energy_threshold": None},
         # the paper's cohort size, spread over the two shipped hearts (25 + 24)
         "twin": {"n_subjects": 49, "anatomies": ("kit_geo1", "kit_geo2")},
+        # the paper's architecture scaled for 2 CPU cores: 1024 points, half widths, a
+        # 128-sample QRS, fewer epochs (the main model within 20 minutes)
+        "inverse": {"n_points": 1024, "qrs_length": 128, "width": 0.5, "epochs": 40,
+                    "ablation_epochs": 10, "finetune_epochs": 5},
         "models": {"n_columns": 8, "n_statistics": 200},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },
@@ -51,6 +58,9 @@ PROFILE_SETTINGS: dict[str, dict] = {
         "personalization": {"popsize": 100, "mu": 15, "max_generations": 500, "window": 40,
                             "n_synthetic": 100, "n_final": 20, "energy_threshold": 0.004},
         "twin": {"n_subjects": 49, "anatomies": ("kit_geo1", "kit_geo2")},
+        # the paper's sizes and 300 epochs (meant for a GPU)
+        "inverse": {"n_points": 4096, "qrs_length": 512, "width": 1.0, "epochs": 300,
+                    "ablation_epochs": 300, "finetune_epochs": 50},
         "models": {"n_columns": 8, "n_statistics": 500},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },

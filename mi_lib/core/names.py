@@ -19,6 +19,21 @@ SIMULATIONS = "simulations.zarr"
 #: notebook 06: the QRS sensitivity analysis
 SENSITIVITY = "sensitivity.nc"
 
+#: notebook 07: the trained inverse model and its evaluation (a folder); inside it:
+INFERENCE = "inference"
+#: the trained weights (a state dict: ``torch.load(..., weights_only=True)``)
+WEIGHTS = "weights.pt"
+#: architecture, training, preprocessing, split and profile of a trained model
+SETTINGS = "settings.json"
+#: loss terms per epoch and split
+HISTORY = "history.csv"
+#: per test sample: class probabilities and labels per point
+PREDICTIONS = "predictions.zarr"
+#: per test sample and model: Dice, precision, recall, AHA-loc
+METRICS = "metrics.csv"
+#: paper 004's Table I of ``metrics.csv``
+TABLE1 = "table1.csv"
+
 #: the real healthy 12-lead recording shipped in ``data/raw/`` (relative to it)
 REAL_ECG = "ecg/dti004_clinical_full.csv"
 
@@ -28,5 +43,6 @@ def personalization(model: str, divergence: str, dims: int) -> str:
     return f"personalization_{model}_{divergence}_{dims}d.nc"
 
 
-__all__ = ["COHORT", "ISOMAP", "POPULATION", "REAL_ECG", "SENSITIVITY", "SIMULATIONS",
+__all__ = ["COHORT", "HISTORY", "INFERENCE", "ISOMAP", "METRICS", "POPULATION", "PREDICTIONS",
+           "REAL_ECG", "SENSITIVITY", "SETTINGS", "SIMULATIONS", "TABLE1", "WEIGHTS",
            "personalization"]

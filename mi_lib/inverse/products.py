@@ -1,0 +1,109 @@
+"""Notebook 07's product: ``data/derived/<run>/inference/`` (``data/README.md``).
+
+:func:`fit` trains a model into a folder (``weights.pt``, ``settings.json``,
+``history.csv``, the resumable ``checkpoint.pt``); :func:`load_model` reads one back and
+:func:`apply_model` applies it to any simulations product in one call;
+:func:`write_predictions` writes ``predictions.zarr``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..core import names
+from ..core.store import atomic_path, write_csv, write_json, write_zarr
+from .data import QRS_WINDOW_MS, Samples, load_samples
+from .model import DualBranchVAE, ModelConfig
+from .training import TrainingSettings, device, train
+
+#: settings.json's format version
+FORMAT = 1
+
+
+def fit(samples: Samples, split: dict, config: ModelConfig, training: TrainingSettings,
+        folder, *, profile: str = "", window_ms: float = QRS_WINDOW_MS,
+        notes: list | None = None, progress: bool = True) -> dict:
+    """Train (or resume, or reload a finished training) into ``folder`` and write
+    ``weights.pt`` (best epoch), ``settings.json`` and ``history.csv``. Returns
+    :func:`~mi_lib.inverse.training.train`'s result."""
+    folder = Path(folder)
+    result = train(samples, split, config, training, folder, progress=progress)
+    with atomic_path(folder / names.WEIGHTS) as tmp:
+        torch.save(result["model"].state_dict(), tmp)
+    settings = {"format": FORMAT, "profile": profile, "model": config.to_dict(),
+                "training": training.to_dict(),
+                "preprocessing": {"n_points": config.n_points, "qrs_length": config.qrs_length,
+                                  "window_ms": window_ms, "scenarios": list(samples.scenarios),
+                                  "xyz_scale_mm": 100.0},
+                "split": {k: list(v) for k, v in split.items()},
+                "simulations": samples.origin, "best_epoch": result["best_epoch"],
+                "train_seconds": result["seconds"], "deviations_from_paper": notes or []}
+    write_json(folder / names.SETTINGS, settings)
+    write_csv(folder / names.HISTORY, pd.DataFrame(result["history"]), index=False)
+    return result
+
+
+def load_model(folder) -> tuple[DualBranchVAE, dict]:
+    """The trained model of an inference folder (eval mode, on CUDA when present) and its
+    settings."""
+    folder = Path(folder)
+    for name in (names.WEIGHTS, names.SETTINGS):
+        if not (folder / name).exists():
+            raise FileNotFoundError(f"{folder}: no {name}; train a model there with notebook 07")
+    settings = json.loads((folder / names.SETTINGS).read_text())
+    model = DualBranchVAE(ModelConfig.from_dict(settings["model"]))
+    state = torch.load(folder / names.WEIGHTS, map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+    return model.to(device()).eval(), settings
+
+
+def apply_model(folder, simulations, *, scenarios=None, include_healthy: bool = False,
+                subjects=None):
+    """The trained model of ``folder`` applied to a simulations product (path or opened
+    dataset) with the model's own preprocessing: an ``xarray.Dataset`` of
+    :func:`predictions` for ``subjects`` (default: all) and ``scenarios`` (default: the
+    product's infarct scenarios, and ``baseline`` with ``include_healthy``)."""
+    from .evaluation import predict
+
+    model, settings = load_model(folder)
+    pre = settings["preprocessing"]
+    samples = load_samples(simulations, n_points=pre["n_points"], qrs_length=pre["qrs_length"],
+                           window_ms=pre["window_ms"], scenarios=scenarios,
+                           include_healthy=include_healthy)
+    rows = np.arange(len(samples.subjects)) if subjects is None else samples.rows(subjects)
+    return predictions(samples, rows, predict(model, samples, rows), model=str(folder))
+
+
+def predictions(samples: Samples, rows, probs: np.ndarray, model: str = ""):
+    """``predictions.zarr``'s dataset: class probabilities ``(subject, scenario, point,
+X
+    coordinates and AHA segments."""
+    import xarray as xr
+
+    rows = np.asarray(rows, int)
+    subj = [samples.subjects[r] for r in rows]
+    dims = ("subject", "scenario", "point")
+    ds = xr.Dataset(
+        {"probability": (dims + ("tissue_class",), probs.astype(np.float32)),
+         "prediction": (dims, probs.argmax(-1).astype(np.int8)),
+         "truth": (dims, samples.labels[rows].astype(np.int8)),
+         "points": (("subject", "point", "xyz"), samples.xyz[rows]),
+         "coords": (("subject", "point", "coordinate"), samples.features[rows][..., 3:7]),
+         "aha": (("subject", "point"), samples.aha[rows])},
+        coords={"subject": subj, "scenario": list(samples.scenarios),
+                "tissue_class": ["healthy", "border_zone", "scar"], "xyz": ["x", "y", "z"],
+                "coordinate": ["tm", "ab", "rt", "tv"], "point": np.arange(probs.shape[2])},
+        attrs={"model": model, "simulations": samples.origin})
+    return ds
+
+
+def write_predictions(folder, samples: Samples, rows, probs: np.ndarray, model: str = "") -> Path:
+    """Write ``predictions.zarr`` into ``folder`` (atomically)."""
+    path = Path(folder) / names.PREDICTIONS
+    write_zarr(path, predictions(samples, rows, probs, model))
+    return path

@@ -1,0 +1,89 @@
+"""The inverse model's architecture and training per profile, and how they depart from
+paper 004's.
+
+The profile's ``inverse`` settings (:data:`~mi_lib.core.config.PROFILE_SETTINGS`) give the
+input points, the QRS length, a width factor and the epochs; :func:`model_config` scales
+the paper's architecture by them (same layers, same latent, fewer points and narrower
+layers), :func:`deviations` lists what differs from the paper, for the product's settings
+and the notebook.
+"""
+
+from __future__ import annotations
+
+from .encoders import Level
+from .model import ModelConfig
+from .training import TrainingSettings
+
+PAPER = ModelConfig()
+#: iterations of the paper's step decay, and its training samples per epoch (34 x 16)
+PAPER_DECAY_ITERATIONS, PAPER_SAMPLES_PER_EPOCH = 6800, 34 * 16
+
+
+def _scale(widths, factor: float):
+    if isinstance(widths, int):
+        return max(4, int(round(widths * factor)))
+    return tuple(_scale(w, factor) for w in widths)
+
+
+def model_config(n_points: int = 4096, qrs_length: int = 512, width: float = 1.0,
+                 branches: str = "both") -> ModelConfig:
+    """The paper's architecture for ``n_points`` input points and a QRS of ``qrs_length``,
+    layer widths times ``width``. The two sampled levels keep the paper's ratios (1/8 and
+    1/32 of the points); their ball radii grow as the points thin out (as
+    ``n_points ** -1/3`` from 0.1 and 0.2 at 4096 points, in units of 100 mm); the output
+    clouds are ``n_points / 4`` (coarse) and ``n_points`` (dense), as 1024 / 4096."""
+    if n_points < 64 or n_points % 32:
+        raise ValueError(f"n_points = {n_points}: need a multiple of 32, at least 64")
+    grow = (4096 / n_points) ** (1 / 3)
+    levels = (Level(n_points // 8, round(0.1 * grow, 4), 32),
+              Level(n_points // 32, round(0.2 * grow, 4), 32), Level(0, 0.0, 0))
+    return ModelConfig(
+        n_points=n_points, qrs_length=qrs_length, levels=levels,
+        pc_widths=_scale(PAPER.pc_widths, width), qrs_channels=_scale(PAPER.qrs_channels, width),
+        qrs_hidden=_scale(PAPER.qrs_hidden, width), n_coarse_out=n_points // 4,
+        n_dense_out=n_points, pc_decoder_widths=_scale(PAPER.pc_decoder_widths, width),
+        fold_width=_scale(PAPER.fold_width, width), inf_widths=_scale(PAPER.inf_widths, width),
+        branches=branches)
+
+
+def training_settings(epochs: int, samples_per_epoch: int, seed: int = 0,
+                      **weights) -> TrainingSettings:
+    """The paper's optimiser for ``epochs``; its step decay every 6800 iterations becomes
+    the same fraction of the training (every ``epochs / 6`` epochs at the paper's 300) when
+    training is shorter, else the same number of iterations at this epoch size."""
+    from .losses import LossWeights
+
+    paper_every = max(1, round(PAPER_DECAY_ITERATIONS * 4 / max(samples_per_epoch, 1)))
+    every = paper_every if epochs >= 300 else max(1, round(epochs * 50 / 300))
+    return TrainingSettings(epochs=int(epochs), decay_every=int(every), seed=int(seed),
+                            weights=LossWeights(**weights))
+
+
+def profile_settings(profile: str, samples_per_epoch: int = PAPER_SAMPLES_PER_EPOCH,
+                     seed: int = 0) -> tuple[ModelConfig, TrainingSettings]:
+    """The profile's :class:`ModelConfig` and :class:`TrainingSettings`."""
+    from ..core.config import settings
+
+    p = settings(profile)["inverse"]
+    return (model_config(p["n_points"], p["qrs_length"], p["width"]),
+            training_settings(p["epochs"], samples_per_epoch, seed))
+
+
+def deviations(config: ModelConfig, training: TrainingSettings) -> list[str]:
+    """What differs from the paper's model and training, in words."""
+    out = []
+    paper = {"input points": (PAPER.n_points, config.n_points),
+             "QRS length": (PAPER.qrs_length, config.qrs_length),
+             "coarse / dense output points": ((PAPER.n_coarse_out, PAPER.n_dense_out),
+                                              (config.n_coarse_out, config.n_dense_out)),
+             "Encoder_PC widths": (PAPER.pc_widths, config.pc_widths),
+             "Decoder_inf widths": (PAPER.inf_widths, config.inf_widths),
+             "QRS channels / LSTM hidden": ((PAPER.qrs_channels, PAPER.qrs_hidden),
+                                            (config.qrs_channels, config.qrs_hidden)),
+             "epochs": (300, training.epochs)}
+    for what, (a, b) in paper.items():
+        if a != b:
+            out.append(f"{what}: {b} (paper {a})")
+    if config.branches != "both":
+        out.append(f"branches: {config.branches}")
+    return out
