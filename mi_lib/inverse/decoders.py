@@ -8,6 +8,8 @@ reconstructs the 8 leads with transposed convolutions. :class:`DecoderInf` is
 PointNet++ feature propagation from the encoder's levels back to every input point,
 with the latent joined at every level, giving 3 logits (healthy, border zone, scar) per
 point; its interpolation weights depend on the anatomy only (:func:`propagation_weights`).
+At the finest level each point's coordinates enter with a Fourier encoding
+(:func:`coordinate_encoding`), so that sharp, localised infarct borders are cheap to learn.
 """
 
 from __future__ import annotations
@@ -105,6 +107,26 @@ def propagation_weights(xyz: torch.Tensor, hierarchy: list[dict], k: int = 3) ->
     return out
 
 
+#: Fourier frequencies of the coordinate encoding of Decoder_inf's input points
+FREQUENCIES = (1, 2, 4, 8)
+
+
+def coordinate_encoding(features: torch.Tensor, frequencies=FREQUENCIES) -> torch.Tensor:
+    """The point features ``(..., 7)`` (x, y, z, tm, ab, rt, tv) followed by Fourier
+    features of the coordinates (Tancik et al. 2020): ``sin``/``cos`` of ``pi k tm`` and
+    ``pi k ab`` (half periods: both are intervals) and of ``2 pi k rt`` (a full period:
+    ``rt`` goes round the ventricles) for each ``k`` of ``frequencies``; ``7 + 6 len(k)``
+    channels."""
+    if not frequencies:
+        return features
+    tm_ab, rt = features[..., 3:5], features[..., 5:6]
+    parts = [features]
+    for k in frequencies:
+        parts += [torch.sin(math.pi * k * tm_ab), torch.cos(math.pi * k * tm_ab),
+                  torch.sin(2 * math.pi * k * rt), torch.cos(2 * math.pi * k * rt)]
+    return torch.cat(parts, -1)
+
+
 class FeaturePropagation(nn.Module):
     """One PointNet++ feature-propagation step: features of the coarser level,
     interpolated to the finer points (or broadcast from a single centre), joined with the
@@ -131,13 +153,16 @@ class DecoderInf(nn.Module):
     ``classes`` tissue classes (no softmax: the loss takes logits).
 
     ``skip_channels`` are the encoder's level widths, coarsest last, and ``in_features``
-    the input points' own features (the last skip).
+    the input points' own features (the last skip, with :func:`coordinate_encoding` of
+    ``frequencies``).
     """
 
     def __init__(self, latent: int = 32, skip_channels=(64, 128, 256), in_features: int = 7,
-                 widths=((256, 256), (256, 128), (128, 128)), classes: int = 3):
+                 widths=((256, 256), (256, 128), (128, 128)), classes: int = 3,
+                 frequencies=FREQUENCIES):
         super().__init__()
-        skips = [*skip_channels[:-1][::-1], in_features]
+        self.frequencies = tuple(frequencies)
+        skips = [*skip_channels[:-1][::-1], in_features + 6 * len(self.frequencies)]
         chans, blocks = skip_channels[-1], []
         for skip, w in zip(skips, widths, strict=True):
             blocks.append(FeaturePropagation(chans + skip + latent, w))
@@ -146,7 +171,7 @@ class DecoderInf(nn.Module):
         self.head = nn.Linear(chans, classes)
 
     def forward(self, features, skips, weights, z):
-        finer = [*skips[:-1][::-1], features]
+        finer = [*skips[:-1][::-1], coordinate_encoding(features, self.frequencies)]
         feats = skips[-1]
         for block, skip, w in zip(self.blocks, finer, weights, strict=True):
             feats = block(feats, w, skip, z, skip.shape[1])

@@ -103,21 +103,28 @@ class EncoderPC(nn.Module):
 
 class EncoderQRS(nn.Module):
     """Encoder_QRS: two strided 1-D convolutions over time, a bidirectional LSTM, and a
-    linear layer to the mean and log-variance of a ``latent``-dimensional Gaussian.
-    Input ``(B, leads, T)``."""
+    linear layer from the LSTM's whole output sequence (both directions at every step,
+    so timing stays visible) to the mean and log-variance of a ``latent``-dimensional
+    Gaussian. Input ``(B, leads, length)``, ``length`` a multiple of 4."""
 
     def __init__(self, leads: int = 8, channels: int = 32, hidden: int = 64,
-                 latent: int = 16):
+                 latent: int = 16, length: int = 512):
         super().__init__()
+        if length % 4:
+            raise ValueError(f"QRS length {length} must be a multiple of 4")
+        self.length = int(length)
         self.conv = nn.Sequential(
             nn.Conv1d(leads, channels, 5, stride=2, padding=2), nn.ReLU(),
             nn.Conv1d(channels, channels, 5, stride=2, padding=2), nn.ReLU())
         self.lstm = nn.LSTM(channels, hidden, batch_first=True, bidirectional=True)
-        self.mu = nn.Linear(2 * hidden, latent)
-        self.logvar = nn.Linear(2 * hidden, latent)
+        width = 2 * hidden * (self.length // 4)
+        self.mu = nn.Linear(width, latent)
+        self.logvar = nn.Linear(width, latent)
 
     def forward(self, qrs):
-        h = self.conv(qrs).transpose(1, 2)          # (B, T/4, channels)
-        _, (last, _) = self.lstm(h)                 # (2, B, hidden): both directions' ends
-        g = torch.cat([last[0], last[1]], -1)
+        if qrs.shape[-1] != self.length:
+            raise ValueError(f"QRS of {qrs.shape[-1]} samples; this encoder takes {self.length}")
+        h = self.conv(qrs).transpose(1, 2)          # (B, length / 4, channels)
+        seq, _ = self.lstm(h)                       # (B, length / 4, 2 hidden)
+        g = seq.flatten(1)
         return self.mu(g), self.logvar(g)

@@ -44,6 +44,7 @@ class ModelConfig:
     pc_decoder_widths: tuple = (256, 256)
     fold_width: int = 128
     inf_widths: tuple = ((256, 256), (256, 128), (128, 128))
+    frequencies: tuple = (1, 2, 4, 8)
     branches: str = "both"
     extra: dict = field(default_factory=dict)
 
@@ -86,6 +87,8 @@ class ModelConfig:
         for key in ("pc_widths", "inf_widths"):
             if key in d:
                 d[key] = tuple(tuple(int(x) for x in w) for w in d[key])
+        if "frequencies" in d:
+            d["frequencies"] = tuple(int(x) for x in d["frequencies"])
         if "pc_decoder_widths" in d:
             d["pc_decoder_widths"] = tuple(int(x) for x in d["pc_decoder_widths"])
         return cls(**d)
@@ -103,14 +106,28 @@ class DualBranchVAE(nn.Module):
         super().__init__()
         self.config = c = config or ModelConfig()
         self.encoder_pc = EncoderPC(7, c.pc_widths, c.latent)
-        self.encoder_qrs = EncoderQRS(c.leads, c.qrs_channels, c.qrs_hidden, c.latent)
+        self.encoder_qrs = EncoderQRS(c.leads, c.qrs_channels, c.qrs_hidden, c.latent,
+                                      c.qrs_length)
+        # the QRS encoder's input standardisation per lead and sample (training set's)
+        self.register_buffer("qrs_mean", torch.zeros(c.leads, c.qrs_length))
+        self.register_buffer("qrs_std", torch.ones(c.leads, c.qrs_length))
         both = c.branches == "both"
         z = 2 * c.latent if both else c.latent
         self.decoder_pc = (DecoderPC(z, c.n_coarse_out, grid_for(c.n_coarse_out, c.n_dense_out),
                                      7, c.pc_decoder_widths, c.fold_width) if both else None)
         self.decoder_qrs = DecoderQRS(z, c.leads, c.qrs_length, c.qrs_channels)
         skips = [w[-1] for w in c.pc_widths]
-        self.decoder_inf = DecoderInf(z, skips, 7, c.inf_widths)
+        self.decoder_inf = DecoderInf(z, skips, 7, c.inf_widths, frequencies=c.frequencies)
+
+    @torch.no_grad()
+    def set_qrs_statistics(self, qrs: torch.Tensor, floor: float = 0.05) -> None:
+        """Standardise the QRS encoder's input with the mean and standard deviation, per
+        lead and sample, of the training QRS ``(n, leads, T)``; a standard deviation below
+        ``floor`` times its mean over leads and samples is raised to that (the window's
+        silent tail). The reconstruction target stays the prepared QRS."""
+        mean, std = qrs.mean(0), qrs.std(0)
+        self.qrs_mean.copy_(mean)
+        self.qrs_std.copy_(std.clamp_min(floor * float(std.mean())))
 
     @torch.no_grad()
     def geometry(self, features: torch.Tensor) -> dict:
@@ -134,7 +151,7 @@ class DualBranchVAE(nn.Module):
         b = qrs.shape[0]
         mu_pc, logvar_pc, skips = anatomy if anatomy is not None else \
             self.encode_anatomy(geometry)
-        mu_q, logvar_q = self.encoder_qrs(qrs)
+        mu_q, logvar_q = self.encoder_qrs((qrs - self.qrs_mean) / self.qrs_std)
         out = {"mu_qrs": mu_q, "logvar_qrs": logvar_q}
         z_q = mu_q + torch.randn_like(mu_q) * (0.5 * logvar_q).exp() if sample else mu_q
         feats = _expand(geometry["features"], b)

@@ -184,6 +184,9 @@ def train(samples: Samples, split: dict, config: ModelConfig, settings: Training
         state = {k: saved[k] for k in state}
     cache = SubjectCache(model, samples, dev)
     train_rows = samples.rows(split["train"])
+    if state["epoch"] == 0:
+        train_qrs = samples.qrs[train_rows].reshape(-1, *samples.qrs.shape[2:])
+        model.set_qrs_statistics(torch.from_numpy(train_qrs).to(dev))
     val_rows = samples.rows(split["validation"])
     n_scen = samples.labels.shape[1]
     epochs = range(state["epoch"] + 1, settings.epochs + 1)

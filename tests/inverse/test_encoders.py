@@ -61,14 +61,14 @@ def test_set_abstraction_sees_relative_positions_only(cloud):
 
 def test_encoder_qrs_shapes_gradient_and_determinism():
     torch.manual_seed(3)
-    enc = EncoderQRS(channels=8, hidden=16, latent=16)
+    enc = EncoderQRS(channels=8, hidden=16, latent=16, length=128)
     x = torch.randn(4, 8, 128, generator=torch.Generator().manual_seed(4))
     mu, logvar = enc(x)
     assert mu.shape == logvar.shape == (4, 16)
     (mu.pow(2).sum() + logvar.sum()).backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in enc.parameters())
     torch.manual_seed(3)
-    again = EncoderQRS(channels=8, hidden=16, latent=16)(x)[0]
+    again = EncoderQRS(channels=8, hidden=16, latent=16, length=128)(x)[0]
     assert torch.equal(again, mu)
     # each sample's latent depends on its own QRS only
     assert torch.allclose(enc(x[:1])[0], mu[:1], atol=1e-6)
