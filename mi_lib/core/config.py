@@ -26,8 +26,8 @@ PROFILE_SETTINGS: dict[str, dict] = {
         # digital twin: the two shipped hearts as they are, all 18 scenarios
         "twin": {"n_subjects": 2, "anatomies": ("kit_geo1", "kit_geo2")},
         # notebook 07: the inverse model scaled to seconds (mi_lib.inverse.settings)
-        "inverse": {"n_points": 256, "qrs_length": 32, "width": 0.25, "epochs": 2,
-                    "ablation_epochs": 1, "finetune_epochs": 1},
+        "inverse": {"n_points": 256, "qrs_length": 32, "width": 0.25, "lr": 1e-3,
+                    "epochs": 2, "decay_every": 1, "ablation_epochs": 1, "finetune_epochs": 1},
         # notebook 02: samples shown per gallery row and drawn per setting for statistics
         "models": {"n_columns": 5, "n_statistics": 40},
         # notebooks 03-04: real half-vs-half splits of the divergences' noise floor, and
@@ -45,9 +45,11 @@ PROFILE_SETTINGS: dict[str, dict] = {
         # the paper's cohort size, spread over the two shipped hearts (25 + 24)
         "twin": {"n_subjects": 49, "anatomies": ("kit_geo1", "kit_geo2")},
         # the paper's architecture scaled for 2 CPU cores: 1024 points, half widths, a
-        # 128-sample QRS, fewer epochs (the main model within 20 minutes)
-        "inverse": {"n_points": 1024, "qrs_length": 128, "width": 0.5, "epochs": 40,
-                    "ablation_epochs": 10, "finetune_epochs": 5},
+        # 64-sample QRS, 40 epochs at a 10 times higher learning rate, halved every 10
+        # (the main model within 20 minutes; the ablations share its first epochs)
+        "inverse": {"n_points": 1024, "qrs_length": 64, "width": 0.5, "lr": 1e-3,
+                    "epochs": 40, "decay_every": 10, "ablation_epochs": 15,
+                    "finetune_epochs": 5},
         "models": {"n_columns": 8, "n_statistics": 200},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },
@@ -58,9 +60,11 @@ PROFILE_SETTINGS: dict[str, dict] = {
         "personalization": {"popsize": 100, "mu": 15, "max_generations": 500, "window": 40,
                             "n_synthetic": 100, "n_final": 20, "energy_threshold": 0.004},
         "twin": {"n_subjects": 49, "anatomies": ("kit_geo1", "kit_geo2")},
-        # the paper's sizes and 300 epochs (meant for a GPU)
-        "inverse": {"n_points": 4096, "qrs_length": 512, "width": 1.0, "epochs": 300,
-                    "ablation_epochs": 300, "finetune_epochs": 50},
+        # the paper's sizes, learning rate, 300 epochs, the rate halved every 6800
+        # iterations (50 epochs of 544 samples); meant for a GPU
+        "inverse": {"n_points": 4096, "qrs_length": 512, "width": 1.0, "lr": 1e-4,
+                    "epochs": 300, "decay_every": 50, "ablation_epochs": 300,
+                    "finetune_epochs": 50},
         "models": {"n_columns": 8, "n_statistics": 500},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },

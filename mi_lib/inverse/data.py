@@ -58,20 +58,27 @@ def point_features(pc: np.ndarray) -> np.ndarray:
 
 def prepare_qrs(leads: np.ndarray, dt: float, n: int, window_ms: float = QRS_WINDOW_MS
                 ) -> np.ndarray:
-    """The network's QRS: ``leads (8, T)`` sampled every ``dt`` ms, cut to
-    ``window_ms`` from the QRS onset (:func:`~mi_lib.twin.qrs.qrs_bounds`; zeros past the
-    end of the recording), linearly resampled to ``n`` samples, and divided by its
-    largest absolute value over all leads (one scale: relative lead amplitudes are kept).
-    The same rule for a simulation and a real recording; the window keeps durations."""
+    """The network's QRS from ``leads (8, T)`` sampled every ``dt`` ms.
+
+    The QRS is found on the signal (:func:`~mi_lib.twin.qrs.qrs_bounds`); each lead's value
+    at the onset is subtracted (baseline), the signal past the offset is set to zero (the
+    network reads the QRS only, not an ST segment or T wave of a recording), the window of
+    ``window_ms`` from the onset is linearly resampled to ``n`` samples (zeros past the end
+    of the recording) and divided by its largest absolute value over all leads (one scale:
+    relative lead amplitudes are kept). The same rule for a simulation and a real
+    recording; the fixed window keeps durations.
+    """
     leads = np.asarray(leads, np.float64)
     if leads.ndim != 2 or leads.shape[1] < 2:
         raise ValueError(f"leads must be (n_leads, T >= 2), got {leads.shape}")
     if n < 2 or window_ms <= 0 or dt <= 0:
         raise ValueError(f"need n >= 2, window_ms > 0, dt > 0 (got {n}, {window_ms}, {dt})")
-    onset, _ = qrs_bounds(leads, dt)
+    onset, offset = qrs_bounds(leads, dt)
     t = np.arange(leads.shape[1]) * dt
+    base = np.array([np.interp(onset, t, lead) for lead in leads])
+    qrs = np.where(t <= offset, leads - base[:, None], 0.0)
     grid = onset + np.linspace(0.0, window_ms, int(n))
-    out = np.stack([np.interp(grid, t, lead, right=0.0) for lead in leads])
+    out = np.stack([np.interp(grid, t, lead, right=0.0) for lead in qrs])
     peak = np.abs(out).max()
     return (out / peak if peak > 0 else out).astype(np.float32)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -60,13 +61,26 @@ def chamfer(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     each cloud of the squared distance to the nearest point of the other, summed over the
     two directions. ``pred (B, M, C)``, ``target (B, N, C)``; points are matched within
     their own sample only."""
-    with torch.no_grad():  # nearest neighbours by the matmul form, then exact distances
-        d2 = ((pred * pred).sum(-1, keepdim=True) + (target * target).sum(-1).unsqueeze(1)
-              - 2 * pred @ target.transpose(1, 2))                       # (B, M, N)
-        to_target, to_pred = d2.argmin(dim=2), d2.argmin(dim=1)
+    to_target, to_pred = _nearest(pred.detach(), target.detach())
     forward = ((pred - gather(target, to_target)) ** 2).sum(-1).mean(1)
     backward = ((target - gather(pred, to_pred)) ** 2).sum(-1).mean(1)
     return forward + backward
+
+
+def _nearest(pred: torch.Tensor, target: torch.Tensor):
+    """Index of the nearest ``target`` point of every ``pred`` point and the other way
+    round, per sample: k-d trees on the CPU, the matmul form of the distances on a GPU."""
+    if pred.device.type == "cpu":
+        from scipy.spatial import cKDTree
+
+        a, b = pred.double().numpy(), target.double().numpy()
+        to_t = [cKDTree(b[i]).query(a[i])[1] for i in range(len(a))]
+        to_p = [cKDTree(a[i]).query(b[i])[1] for i in range(len(a))]
+        return (torch.from_numpy(np.stack(to_t)).long(), torch.from_numpy(np.stack(to_p)).long())
+    with torch.no_grad():
+        d2 = ((pred * pred).sum(-1, keepdim=True) + (target * target).sum(-1).unsqueeze(1)
+              - 2 * pred @ target.transpose(1, 2))                       # (B, M, N)
+        return d2.argmin(dim=2), d2.argmin(dim=1)
 
 
 def pc_reconstruction(coarse, dense, target_coarse, target_dense, alpha: float) -> torch.Tensor:

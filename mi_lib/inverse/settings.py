@@ -15,8 +15,9 @@ from .model import ModelConfig
 from .training import TrainingSettings
 
 PAPER = ModelConfig()
-#: iterations of the paper's step decay, and its training samples per epoch (34 x 16)
-PAPER_DECAY_ITERATIONS, PAPER_SAMPLES_PER_EPOCH = 6800, 34 * 16
+#: the paper's optimiser: learning rate, epochs, and the step decay's period in epochs
+#: (6800 iterations of batch 4 over 34 x 16 training samples)
+PAPER_LR, PAPER_EPOCHS, PAPER_DECAY_EVERY = 1e-4, 300, 50
 
 
 def _scale(widths, factor: float):
@@ -46,27 +47,26 @@ def model_config(n_points: int = 4096, qrs_length: int = 512, width: float = 1.0
         branches=branches)
 
 
-def training_settings(epochs: int, samples_per_epoch: int, seed: int = 0,
-                      **weights) -> TrainingSettings:
-    """The paper's optimiser for ``epochs``; its step decay every 6800 iterations becomes
-    the same fraction of the training (every ``epochs / 6`` epochs at the paper's 300) when
-    training is shorter, else the same number of iterations at this epoch size."""
+def training_settings(epochs: int = 300, lr: float = 1e-4, decay_every: int = 50,
+                      seed: int = 0, **weights) -> TrainingSettings:
+    """The paper's optimiser (Adam, weight decay 1e-3, batch 4, step decay 0.5) for
+    ``epochs`` at learning rate ``lr``, halved every ``decay_every`` epochs (paper: 6800
+    iterations, 50 epochs of its 544 training samples); ``weights`` override
+    :class:`~mi_lib.inverse.losses.LossWeights`. A fixed ``decay_every`` makes the first
+    ``k`` epochs of a long training exactly a ``k``-epoch training."""
     from .losses import LossWeights
 
-    paper_every = max(1, round(PAPER_DECAY_ITERATIONS * 4 / max(samples_per_epoch, 1)))
-    every = paper_every if epochs >= 300 else max(1, round(epochs * 50 / 300))
-    return TrainingSettings(epochs=int(epochs), decay_every=int(every), seed=int(seed),
-                            weights=LossWeights(**weights))
+    return TrainingSettings(epochs=int(epochs), lr=float(lr), decay_every=int(decay_every),
+                            seed=int(seed), weights=LossWeights(**weights))
 
 
-def profile_settings(profile: str, samples_per_epoch: int = PAPER_SAMPLES_PER_EPOCH,
-                     seed: int = 0) -> tuple[ModelConfig, TrainingSettings]:
+def profile_settings(profile: str, seed: int = 0) -> tuple[ModelConfig, TrainingSettings]:
     """The profile's :class:`ModelConfig` and :class:`TrainingSettings`."""
     from ..core.config import settings
 
     p = settings(profile)["inverse"]
     return (model_config(p["n_points"], p["qrs_length"], p["width"]),
-            training_settings(p["epochs"], samples_per_epoch, seed))
+            training_settings(p["epochs"], p["lr"], p["decay_every"], seed))
 
 
 def deviations(config: ModelConfig, training: TrainingSettings) -> list[str]:
@@ -80,7 +80,9 @@ def deviations(config: ModelConfig, training: TrainingSettings) -> list[str]:
              "Decoder_inf widths": (PAPER.inf_widths, config.inf_widths),
              "QRS channels / LSTM hidden": ((PAPER.qrs_channels, PAPER.qrs_hidden),
                                             (config.qrs_channels, config.qrs_hidden)),
-             "epochs": (300, training.epochs)}
+             "epochs": (PAPER_EPOCHS, training.epochs),
+             "learning rate": (PAPER_LR, training.lr),
+             "learning-rate halving period (epochs)": (PAPER_DECAY_EVERY, training.decay_every)}
     for what, (a, b) in paper.items():
         if a != b:
             out.append(f"{what}: {b} (paper {a})")

@@ -85,3 +85,11 @@ def test_prepare_qrs_keeps_the_shape_from_the_onset_and_one_scale():
     short = prepare_qrs(_qrs(20.0)[:, :200], 0.5, 128)
     t = np.linspace(0, QRS_WINDOW_MS, 128)
     assert np.all(short[:, t > 100.0 + 1.0] == 0)
+
+
+def test_prepare_qrs_ignores_a_baseline_offset_and_what_follows_the_qrs():
+    a = prepare_qrs(_qrs(20.0), 0.5, 128)
+    t = np.arange(_qrs(20.0).shape[1]) * 0.5
+    t_wave = 0.4 * np.exp(-0.5 * ((t - 260.0) / 25.0) ** 2)  # a T wave well after the QRS
+    recording = _qrs(20.0) + 0.3 + t_wave[None]
+    assert np.allclose(prepare_qrs(recording, 0.5, 128), a, atol=1e-3)

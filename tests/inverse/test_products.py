@@ -99,7 +99,7 @@ def test_best_constant_is_the_training_map_of_highest_mean_test_dice(tmp_path):
 def test_fit_load_and_apply_to_another_product(tmp_path):
     path = fake_simulations(tmp_path / "sim.zarr")
     cfg = model_config(n_points=64, qrs_length=32, width=0.125)
-    tr = training_settings(epochs=1, samples_per_epoch=4)
+    tr = training_settings(epochs=1, lr=1e-3, decay_every=1)
     s = load_samples(path, n_points=64, qrs_length=32)
     split = split_subjects(s.subjects, s.sources, seed=0)
     folder = tmp_path / names.INFERENCE

@@ -1,0 +1,115 @@
+"""The detection limit of paper 004 §IV-E.1 (Fig. 11): apical infarcts of shrinking
+apicobasal radius ``r_ab`` simulated with the forward model on a product's subjects.
+
+:func:`subject_specs` recovers the virtual subjects of a simulations product (from the
+campaign settings beside it, else from the product's own variables) so that new
+scenarios can be simulated on exactly those anatomies; :func:`apical_series` gives the
+shrinking apical scenarios; :func:`simulate_samples` runs them and returns
+:class:`~mi_lib.inverse.data.Samples` in the network's format.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..twin.scenarios import LOCATIONS, R_TM, Scenario
+from .data import QRS_WINDOW_MS, Samples, point_features, prepare_qrs
+
+#: the paper's smallest detectable apical radius
+PAPER_LIMIT_R_AB = 0.1
+
+
+def apical_series(r_abs, extents=("transmural",)) -> list[Scenario]:
+    """Apical infarcts (the ``apical`` location of :data:`~mi_lib.twin.scenarios.LOCATIONS`)
+    with apicobasal radius ``r_ab`` for each of ``r_abs``, the other radii the scenario's;
+    named ``apical_rab<r_ab>_<extent>``."""
+    ab0, rt0, _, r_rt, _ = LOCATIONS["apical"]
+    out = []
+    for r in r_abs:
+        if not 0 < float(r) <= 1:
+            raise ValueError(f"r_ab = {r}: must lie in (0, 1]")
+        for extent in extents:
+            out.append(Scenario(f"apical_rab{float(r):g}_{extent}", "apical", extent, ab0, rt0,
+                                R_TM[extent], float(r), r_rt))
+    return out
+
+
+def subject_specs(simulations, path=None) -> list:
+    """The :class:`~mi_lib.twin.virtual_cohort.SubjectSpec` of every subject of a
+    simulations product (opened dataset ``simulations``, stored at ``path``): from the
+    campaign's ``simulations_parts/settings.json`` beside it when present (exact: edge
+    length and units included), else from the product's ``source`` and ``shape_modes``
+    (edge length 2 mm, units auto). Raises ``FileNotFoundError`` naming a missing source
+    mesh."""
+    from ..twin.virtual_cohort import SubjectSpec
+
+    ds = simulations
+    subjects = [str(s) for s in ds.subject.values]
+    specs = None
+    if path is not None:
+        settings = Path(path).parent / "simulations_parts" / "settings.json"
+        if settings.exists():
+            found = {s["name"]: s for s in json.loads(settings.read_text())["subjects"]}
+            if all(name in found for name in subjects):
+                specs = [SubjectSpec(name, found[name]["source"], float(found[name]["edge_length"]),
+                                     found[name]["units"], tuple(found[name]["modes"]))
+                         for name in subjects]
+    if specs is None:
+        modes = ds.shape_modes.values
+        specs = [SubjectSpec(name, str(src), 2.0, "auto", tuple(float(x) for x in m))
+                 for name, src, m in zip(subjects, ds.source.values, modes, strict=True)]
+    for s in specs:
+        if not Path(s.source).exists():
+            raise FileNotFoundError(f"subject {s.name}: its source mesh {s.source} is not here; "
+                                    "the detection limit needs the product's source anatomies")
+    return specs
+
+
+def _simulate_one(spec, scenarios, model_options, n_points, qrs_length, window_ms):
+    from ..twin.virtual_cohort import anatomy_part, subject_model
+
+    model = subject_model(spec, model_options)
+    part = anatomy_part(model)
+    idx = part["dense_index"][:n_points]
+    pts = model.anatomy.points[idx]
+    pc = np.concatenate([pts - model.anatomy.points.mean(0), model.coords.as_array()[idx]], -1)
+    qrs, labels = [], []
+    for sc in scenarios:
+        out = model.simulate(sc)
+        qrs.append(prepare_qrs(out["qrs"], model.dt, qrs_length, window_ms))
+        labels.append(out["labels"][idx])
+    return pc, part["aha"][idx], np.stack(qrs), np.stack(labels)
+
+
+def simulate_samples(specs, scenarios, *, model_options: dict | None = None, n_points: int,
+                     qrs_length: int, window_ms: float = QRS_WINDOW_MS, n_jobs: int = 1,
+                     origin: str = "") -> Samples:
+    """Simulate ``scenarios`` (:class:`~mi_lib.twin.scenarios.Scenario` objects) on every
+    subject of ``specs`` with the forward model and return them as
+    :class:`~mi_lib.inverse.data.Samples` (the product's cloud rule: the first
+    ``n_points`` of the farthest-point order, xyz centred on the mesh nodes' centroid).
+    ``n_jobs`` processes (joblib)."""
+    from joblib import Parallel, delayed
+
+    jobs = (delayed(_simulate_one)(s, list(scenarios), model_options, n_points, qrs_length,
+                                   window_ms) for s in specs)
+    res = Parallel(n_jobs=n_jobs)(jobs) if n_jobs != 1 else [j[0](*j[1], **j[2]) for j in jobs]
+    pc = np.stack([r[0] for r in res])
+    return Samples([s.name for s in specs], [Path(s.source).name for s in specs],
+                   [sc.name for sc in scenarios], point_features(pc),
+                   pc[..., :3].astype(np.float32), np.stack([r[1] for r in res]).astype(np.int8),
+                   np.stack([r[2] for r in res]).astype(np.float32),
+                   np.stack([r[3] for r in res]).astype(np.int64), origin)
+
+
+def merge(a: Samples, b: Samples) -> Samples:
+    """The scenarios of ``b`` appended to those of ``a`` (the same subjects, in order)."""
+    if a.subjects != b.subjects:
+        raise ValueError("samples of different subjects cannot be merged by scenario")
+    return replace(a, scenarios=[*a.scenarios, *b.scenarios],
+                   qrs=np.concatenate([a.qrs, b.qrs], 1),
+                   labels=np.concatenate([a.labels, b.labels], 1))

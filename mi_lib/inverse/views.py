@@ -1,0 +1,128 @@
+"""Figures of notebook 07: loss curves, Dice per scenario and model (Fig. 10), ground
+truth beside prediction on the point cloud (Fig. 9), reconstruction against inference
+errors (§IV-E.2), and the detection limit (Fig. 11)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..twin.views.scene import TISSUE_COLOUR_LIST, VIEWS, image_grid
+from .metrics import LOCATIONS, TRANSMURALITIES, scenario_parts
+
+
+def loss_curves(history: pd.DataFrame, terms=("total", "ce", "dice", "pc", "qrs", "kl",
+                                              "compact", "size", "spa"), best_epoch=None):
+    """One panel per loss term: training and validation per epoch (log scale), the best
+    epoch marked."""
+    terms = [t for t in terms if t in history and history[t].notna().any()]
+    ncols = min(len(terms), 5)
+    nrows = int(np.ceil(len(terms) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.5 * nrows), squeeze=False,
+                             layout="constrained")
+    for ax in axes.ravel()[len(terms):]:
+        ax.axis("off")
+    for ax, term in zip(axes.ravel(), terms, strict=False):
+        for split, style in (("train", "-"), ("validation", "--")):
+            h = history[history.split == split]
+            ax.plot(h.epoch, h[term], style, label=split)
+        if best_epoch:
+            ax.axvline(best_epoch, color="0.6", lw=0.8)
+        ax.set_title(term, fontsize=10)
+        ax.set_xlabel("epoch")
+        if (history[term] > 0).all():
+            ax.set_yscale("log")
+    axes[0, 0].legend(fontsize=8)
+    return fig
+
+
+def _short(name: str) -> str:
+    loc, extent = scenario_parts(name)
+    return f"{loc.replace('_', ' ')}\n{'T' if extent == 'transmural' else 'S'}"
+
+
+def scenario_boxes(metrics: pd.DataFrame, models, metric: str = "scar_dice", labels=None,
+                   title: str = ""):
+    """Box plots of ``metric`` per scenario (subendocardial then transmural, the paper's
+    location order), one box per model side by side (Fig. 10)."""
+    order = [f"{loc}_{ext}" for ext in TRANSMURALITIES for loc in LOCATIONS]
+    order = [s for s in order if s in set(metrics.scenario)]
+    models = list(models)
+    width = 0.8 / len(models)
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.75 * len(order) * max(1, len(models) / 2)), 3.6),
+                           layout="constrained")
+    colours = plt.cm.tab10(np.arange(len(models)))
+    for k, model in enumerate(models):
+        data = [metrics[(metrics.model == model) & (metrics.scenario == s)][metric].dropna()
+                for s in order]
+        pos = np.arange(len(order)) + (k - (len(models) - 1) / 2) * width
+        bp = ax.boxplot(data, positions=pos, widths=width * 0.9, patch_artist=True,
+                        showfliers=False, manage_ticks=False)
+        for patch in bp["boxes"]:
+            patch.set_facecolor(colours[k])
+            patch.set_alpha(0.7)
+        ax.plot([], [], "s", color=colours[k], label=(labels or {}).get(model, model))
+    ax.set_xticks(np.arange(len(order)), [_short(s) for s in order], fontsize=7)
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=8, ncols=min(len(models), 4), loc="upper left")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def cloud_render(points, labels, *, view="anterior", window_size=(420, 420), point_size=7.0,
+                 zoom: float = 1.2) -> np.ndarray:
+    """An off-screen pyvista rendering of a labelled point cloud (tissue colours), an
+    ``(h, w, 3)`` image; ``view`` as :data:`mi_lib.twin.views.scene.VIEWS` (the cloud is
+    taken as it is: pass body-frame points for the anatomical views)."""
+    import pyvista as pv
+
+    from ..twin.views.scene import _crop
+
+    pts = np.asarray(points, float)
+    pts = pts - pts.mean(0)
+    cloud = pv.PolyData(pts)
+    colours = (np.asarray([plt.matplotlib.colors.to_rgb(c) for c in TISSUE_COLOUR_LIST])
+               * 255).astype(np.uint8)
+    cloud.point_data["rgb"] = colours[np.clip(np.asarray(labels, int), 0, 2)]
+    pl = pv.Plotter(off_screen=True, window_size=list(window_size))
+    pl.set_background("white")
+    pl.add_mesh(cloud, scalars="rgb", rgb=True, render_points_as_spheres=True,
+                point_size=point_size)
+    direction, up = VIEWS[view] if isinstance(view, str) else view
+    dist = 4.0 * float(np.ptp(pts, axis=0).max())
+    pl.camera_position = [tuple(dist * np.asarray(direction)), (0.0, 0.0, 0.0), up]
+    pl.camera.zoom(zoom)
+    img = pl.screenshot(return_img=True)
+    pl.close()
+    return _crop(img)
+
+
+def truth_and_prediction(points, pairs, *, view="anterior", ncols: int = 4, suptitle: str = ""):
+    """Fig. 9: for each ``(title, truth, prediction)`` of ``pairs`` on one cloud, the
+    ground truth beside the prediction."""
+    images, titles = [], []
+    for title, truth, pred in pairs:
+        images += [cloud_render(points, truth, view=view), cloud_render(points, pred, view=view)]
+        titles += [f"{title}\nground truth", f"{title}\nprediction"]
+    return image_grid(images, titles, ncols=ncols, size=2.8, suptitle=suptitle)
+
+
+def error_scatter(table: pd.DataFrame, x: str, y: str, ax=None, label: str = ""):
+    """Scatter of ``y`` against ``x`` with the least-squares line and its r²."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.6, 3.2), layout="constrained")
+    xs, ys = table[x].to_numpy(float), table[y].to_numpy(float)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    ax.scatter(xs[ok], ys[ok], s=8, alpha=0.6)
+    r2 = float(np.corrcoef(xs[ok], ys[ok])[0, 1] ** 2) if ok.sum() > 2 else float("nan")
+    if ok.sum() > 2:
+        a, b = np.polyfit(xs[ok], ys[ok], 1)
+        grid = np.linspace(xs[ok].min(), xs[ok].max(), 10)
+        ax.plot(grid, a * grid + b, color="C3")
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(y.replace("_", " "))
+    ax.set_title(f"{label} r² = {r2:.3f}", fontsize=10)
+    return ax
