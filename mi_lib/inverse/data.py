@@ -149,6 +149,8 @@ class Samples:
     qrs: np.ndarray
     labels: np.ndarray
     origin: str = ""
+    raw_qrs: np.ndarray | None = None
+    dt: float = 0.5
 
     def rows(self, subjects) -> np.ndarray:
         """Row indices of ``subjects`` (names), in the order given."""
@@ -197,4 +199,4 @@ def load_samples(simulations, *, n_points: int, qrs_length: int,
         [str(s).rsplit("_", 1)[0] for s in ds.subject.values]
     return Samples([str(s) for s in ds.subject.values], sources, chosen,
                    point_features(pc), pc[..., :3].astype(np.float32), aha,
-                   qrs.astype(np.float32), labels, origin)
+                   qrs.astype(np.float32), labels, origin, raw.astype(np.float32), dt)

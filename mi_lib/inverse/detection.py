@@ -75,14 +75,15 @@ def _simulate_one(spec, scenarios, model_options, n_points, qrs_length, window_m
     model = subject_model(spec, model_options)
     part = anatomy_part(model)
     idx = part["dense_index"][:n_points]
-    pts = model.anatomy.points[idx]
-    pc = np.concatenate([pts - model.anatomy.points.mean(0), model.coords.as_array()[idx]], -1)
-    qrs, labels = [], []
+    pts = part["points"]  # float32, as the campaign stores them
+    pc = np.concatenate([pts[idx] - pts.mean(axis=0), part["coords"][idx]], -1)
+    qrs, labels, raw = [], [], []
     for sc in scenarios:
         out = model.simulate(sc)
         qrs.append(prepare_qrs(out["qrs"], model.dt, qrs_length, window_ms))
         labels.append(out["labels"][idx])
-    return pc, part["aha"][idx], np.stack(qrs), np.stack(labels)
+        raw.append(out["qrs"])
+    return pc, part["aha"][idx], np.stack(qrs), np.stack(labels), np.stack(raw), model.dt
 
 
 def simulate_samples(specs, scenarios, *, model_options: dict | None = None, n_points: int,
@@ -103,13 +104,16 @@ def simulate_samples(specs, scenarios, *, model_options: dict | None = None, n_p
                    [sc.name for sc in scenarios], point_features(pc),
                    pc[..., :3].astype(np.float32), np.stack([r[1] for r in res]).astype(np.int8),
                    np.stack([r[2] for r in res]).astype(np.float32),
-                   np.stack([r[3] for r in res]).astype(np.int64), origin)
+                   np.stack([r[3] for r in res]).astype(np.int64), origin,
+                   np.stack([r[4] for r in res]).astype(np.float32), float(res[0][5]))
 
 
 def merge(a: Samples, b: Samples) -> Samples:
     """The scenarios of ``b`` appended to those of ``a`` (the same subjects, in order)."""
     if a.subjects != b.subjects:
         raise ValueError("samples of different subjects cannot be merged by scenario")
+    raw = None if a.raw_qrs is None or b.raw_qrs is None else \
+        np.concatenate([a.raw_qrs, b.raw_qrs], 1)
     return replace(a, scenarios=[*a.scenarios, *b.scenarios],
                    qrs=np.concatenate([a.qrs, b.qrs], 1),
-                   labels=np.concatenate([a.labels, b.labels], 1))
+                   labels=np.concatenate([a.labels, b.labels], 1), raw_qrs=raw)

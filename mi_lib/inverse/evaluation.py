@@ -138,4 +138,37 @@ def infarct_share(maps: np.ndarray, samples: Samples, rows) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-__all__ = ["constant_maps", "infarct_share", "nearest_neighbour_maps", "predict", "score"]
+
+
+@torch.no_grad()
+def reconstruction_errors(model: DualBranchVAE, samples: Samples, rows) -> pd.DataFrame:
+    """Per sample (subject, scenario): the point-cloud reconstruction error 0.5 L_PC with
+    alpha = 1 (paper §IV-E.2; NaN for a model without the cloud branch) and the QRS
+    reconstruction error L_QRS (Eq. 5), at the latent means."""
+    from .losses import pc_reconstruction, qrs_reconstruction
+    from .training import SubjectCache
+
+    model.eval()
+    dev = next(model.parameters()).device
+    cache = SubjectCache(model, samples, dev)
+    gamma = 0.1
+    out = []
+    for row in map(int, rows):
+        geo = cache.geometry(row)
+        idx = np.arange(samples.qrs.shape[1])
+        batch = cache.batch(row, idx)
+        res = model(geo, batch["qrs"], sample=False)
+        qrs = qrs_reconstruction(res["qrs"], batch["qrs"], gamma).cpu().numpy()
+        if "coarse" in res:
+            pc = 0.5 * pc_reconstruction(res["coarse"], res["dense"], batch["target_coarse"],
+                                         batch["features"], 1.0).cpu().numpy()
+        else:
+            pc = np.full(len(idx), np.nan)
+        for j in idx:
+            out.append({"subject": samples.subjects[row], "scenario": samples.scenarios[j],
+                        "pc_error": float(pc[j]), "qrs_error": float(qrs[j])})
+    return pd.DataFrame(out)
+
+
+__all__ = ["constant_maps", "infarct_share", "nearest_neighbour_maps", "predict",
+           "reconstruction_errors", "score"]

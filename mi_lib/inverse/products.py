@@ -27,12 +27,12 @@ FORMAT = 1
 
 def fit(samples: Samples, split: dict, config: ModelConfig, training: TrainingSettings,
         folder, *, profile: str = "", window_ms: float = QRS_WINDOW_MS,
-        notes: list | None = None, progress: bool = True) -> dict:
+        notes: list | None = None, init=None, progress: bool = True) -> dict:
     """Train (or resume, or reload a finished training) into ``folder`` and write
-    ``weights.pt`` (best epoch), ``settings.json`` and ``history.csv``. Returns
-    :func:`~mi_lib.inverse.training.train`'s result."""
+    ``weights.pt`` (best epoch), ``settings.json`` and ``history.csv``; ``init`` a trained
+    model's folder to fine-tune. Returns :func:`~mi_lib.inverse.training.train`'s result."""
     folder = Path(folder)
-    result = train(samples, split, config, training, folder, progress=progress)
+    result = train(samples, split, config, training, folder, init=init, progress=progress)
     with atomic_path(folder / names.WEIGHTS) as tmp:
         torch.save(result["model"].state_dict(), tmp)
     settings = {"format": FORMAT, "profile": profile, "model": config.to_dict(),
@@ -42,7 +42,8 @@ def fit(samples: Samples, split: dict, config: ModelConfig, training: TrainingSe
                                   "xyz_scale_mm": 100.0},
                 "split": {k: list(v) for k, v in split.items()},
                 "simulations": samples.origin, "best_epoch": result["best_epoch"],
-                "train_seconds": result["seconds"], "deviations_from_paper": notes or []}
+                "train_seconds": result["seconds"], "initialised_from": str(init or ""),
+                "deviations_from_paper": notes or []}
     write_json(folder / names.SETTINGS, settings)
     write_csv(folder / names.HISTORY, pd.DataFrame(result["history"]), index=False)
     return result
@@ -107,3 +108,26 @@ def write_predictions(folder, samples: Samples, rows, probs: np.ndarray, model: 
     path = Path(folder) / names.PREDICTIONS
     write_zarr(path, predictions(samples, rows, probs, model))
     return path
+
+
+def _fit_job(job: dict) -> dict:
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    res = fit(**job, progress=False)
+    return {"best_epoch": res["best_epoch"], "seconds": res["seconds"]}
+
+
+def fit_many(jobs: dict, n_jobs: int = 1) -> dict:
+    """Several :func:`fit` trainings, ``{name: fit keyword arguments}``, in ``n_jobs``
+    processes (joblib), each on one thread; each resumes like :func:`fit`. Returns
+    ``{name: {"best_epoch", "seconds"}}``; load the models with :func:`load_model`."""
+    from joblib import Parallel, delayed
+
+    names_ = list(jobs)
+    if n_jobs == 1 or len(names_) == 1:
+        out = [_fit_job(jobs[n]) for n in names_]
+    else:
+        out = Parallel(n_jobs=min(n_jobs, len(names_)))(delayed(_fit_job)(jobs[n])
+                                                         for n in names_)
+    return dict(zip(names_, out, strict=True))

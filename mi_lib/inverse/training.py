@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..core import names
 from ..core.store import atomic_path
 from .data import Samples
 from .losses import LossWeights, inference_loss
@@ -145,14 +146,16 @@ def _save(obj, path: Path) -> None:
 
 
 def train(samples: Samples, split: dict, config: ModelConfig, settings: TrainingSettings,
-          out_dir, *, progress: bool = True, log=None) -> dict:
+          out_dir, *, init=None, progress: bool = True, log=None) -> dict:
     """Train a :class:`DualBranchVAE` on the ``split["train"]`` subjects of ``samples``,
     choosing the best epoch on ``split["validation"]``; resumable.
 
     ``out_dir`` receives ``checkpoint.pt`` after every epoch (model, optimiser, scheduler,
     random state, history, best weights): a rerun with the same settings continues after
     the last finished epoch (more ``epochs`` extend a finished run); with other settings
-    it stops with an error naming the folder. Returns ``{"model": the best model (eval mode), "history": list of rows,
+    it stops with an error naming the folder. ``init``: a folder of a trained model
+    (``weights.pt``) to start from instead of the seeded initialisation (fine-tuning; its
+    QRS standardisation is kept). Returns ``{"model": the best model (eval mode), "history": list of rows,
     "best_epoch", "seconds"}``.
     """
     from ..core.config import progress_bar
@@ -164,7 +167,8 @@ def train(samples: Samples, split: dict, config: ModelConfig, settings: Training
     plan = {k: v for k, v in settings.to_dict().items() if k not in ("epochs", "threads")}
     key = json.dumps({"model": config.to_dict(), "training": plan,
                       "split": {k: list(split[k]) for k in ("train", "validation")},
-                      "samples": [samples.origin, list(samples.scenarios)]}, sort_keys=True)
+                      "samples": [samples.origin, list(samples.scenarios)],
+                      "init": str(init or "")}, sort_keys=True)
     torch.manual_seed(settings.seed)
     model = DualBranchVAE(config).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
@@ -184,7 +188,10 @@ def train(samples: Samples, split: dict, config: ModelConfig, settings: Training
         state = {k: saved[k] for k in state}
     cache = SubjectCache(model, samples, dev)
     train_rows = samples.rows(split["train"])
-    if state["epoch"] == 0:
+    if init is not None and state["epoch"] == 0:
+        model.load_state_dict(torch.load(Path(init) / names.WEIGHTS, map_location=dev,
+                                         weights_only=True))
+    elif state["epoch"] == 0:
         train_qrs = samples.qrs[train_rows].reshape(-1, *samples.qrs.shape[2:])
         model.set_qrs_statistics(torch.from_numpy(train_qrs).to(dev))
     val_rows = samples.rows(split["validation"])
