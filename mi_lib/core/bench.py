@@ -280,6 +280,75 @@ def _inverse_soft_dtw(runs: int) -> dict:
                          "median_s_at_128_samples": statistics.median(out[128])}}
 
 
+def _standard_simulations():
+    """This machine's standard simulations product for the learning benchmarks: the
+    ``bench-standard`` run's ``simulations.zarr``, simulated once if missing (minutes)."""
+    from mi_lib.twin import products
+
+    from .config import RunPaths
+
+    paths = RunPaths("bench-standard")
+    products.simulations(paths, "standard", progress=False)
+    return paths.product("simulations.zarr")
+
+
+@benchmark("training.standard")
+def _training_standard(runs: int) -> dict:
+    """The standard profile's main model of notebook 07 trained from scratch on the
+    standard cohort (49 subjects x 16 scenarios, split 34 / 5 / 10, seed 0), one thread:
+    every epoch, validation included. At most 1 run (it takes minutes); the product is
+    simulated first if missing (not timed)."""
+    from mi_lib.inverse import load_samples, profile_settings, split_subjects, train
+
+    path = _standard_simulations()
+    config, training = profile_settings("standard")
+    samples = load_samples(path, n_points=config.n_points, qrs_length=config.qrs_length)
+    split = split_subjects(samples.subjects, samples.sources, seed=0)
+    times, best = [], []
+    for _ in range(1):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            res = train(samples, split, config, training, tmp, progress=False)
+            times.append(time.perf_counter() - start)
+            best.append(res["best_epoch"])
+    return {"times": times, "unit": "s",
+            "settings": {"epochs": training.epochs, "n_points": config.n_points,
+                         "qrs_length": config.qrs_length, "lr": training.lr,
+                         "train_samples": len(split["train"]) * len(samples.scenarios),
+                         "threads": 1, "best_epoch": best[0]}}
+
+
+@benchmark("inference.case")
+def _inference_case(runs: int) -> dict:
+    """One test case through the standard model (one anatomy pass and one QRS, at the
+    latent means), one thread, untrained weights (the cost does not depend on them);
+    ``times`` in ms. Also the paper-size model's median (4096 points, QRS of 512)."""
+    import torch
+
+    from mi_lib.inverse import DualBranchVAE, model_config
+
+    torch.set_num_threads(1)
+    out = {}
+    for name, (n, t, w) in {"standard": (1024, 64, 0.5), "paper": (4096, 512, 1.0)}.items():
+        torch.manual_seed(0)
+        model = DualBranchVAE(model_config(n, t, w)).eval()
+        feats = torch.rand(1, n, 7)
+        feats[..., 6] = (feats[..., 6] > 0.7).float()
+        qrs = torch.randn(1, 8, t)
+
+        def case(model=model, feats=feats, qrs=qrs):
+            with torch.no_grad():
+                model(model.geometry(feats), qrs, sample=False)["logits"].softmax(-1)
+
+        case()
+        out[name] = [1e3 * s for s in _time(case, max(runs, 5))]
+    return {"times": out["standard"], "unit": "ms",
+            "settings": {"n_points": 1024, "qrs_length": 64, "width": 0.5, "threads": 1,
+                         "includes": "cloud hierarchy, interpolation weights, both encoders, "
+                                     "all three decoders",
+                         "median_ms_paper_size": statistics.median(out["paper"])}}
+
+
 def main(argv=None) -> int:
     """``python -m mi_lib.core.bench [--only NAME ...] [--runs N] [--out FILE]``; the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

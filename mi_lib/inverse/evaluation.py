@@ -41,6 +41,22 @@ def predict(model: DualBranchVAE, samples: Samples, rows, batch_size: int = 16) 
     return out
 
 
+@torch.no_grad()
+def predict_qrs(model: DualBranchVAE, samples: Samples, row: int, qrs) -> np.ndarray:
+    """Class probabilities ``(k, N, 3)`` on the anatomy of subject ``row`` for ``k``
+    prepared QRS ``(k, 8, T)`` from elsewhere (e.g. a real recording,
+    :func:`~mi_lib.inverse.data.prepare_qrs`), at the latent means."""
+    from .training import SubjectCache
+
+    model.eval()
+    dev = next(model.parameters()).device
+    geo = SubjectCache(model, samples, dev).geometry(int(row))
+    q = torch.as_tensor(np.asarray(qrs, np.float32)).to(dev)
+    if q.ndim == 2:
+        q = q[None]
+    return model(geo, q, sample=False)["logits"].softmax(-1).cpu().numpy()
+
+
 def _neighbours(samples: Samples, src_rows, dst_rows) -> dict:
     """``{(src, dst): index of the nearest src point of every dst point}`` in the
     coordinate embedding (:func:`~mi_lib.inverse.baselines.coordinate_embedding`)."""
@@ -107,21 +123,25 @@ def constant_maps(samples: Samples, train_rows, test_rows, label: int = SCAR
                   "mean_dice": float(mean[i, s])}
 
 
-def score(samples: Samples, rows, maps: np.ndarray, model: str, split: str = "test"
-          ) -> pd.DataFrame:
+def score(samples: Samples, rows, maps: np.ndarray, model: str, split: str = "test",
+          counts: bool = False) -> pd.DataFrame:
     """The per-sample metrics (``metrics.csv`` rows) of label maps ``(len(rows), C, N)``
     against the truth: ``model``, ``subject``, ``scenario``, ``split`` and
-    :data:`~mi_lib.inverse.metrics.METRIC_COLUMNS`."""
+    :data:`~mi_lib.inverse.metrics.METRIC_COLUMNS`; with ``counts`` also the true scar
+    and border-zone points (``scar_points``, ``bz_points``: a map too small for the cloud
+    has none, and its Dice of 1 for an empty prediction says nothing)."""
     out = []
     for i, row in enumerate(map(int, rows)):
         aha, xyz = samples.aha[row], samples.xyz[row]
         scale = lv_extent(aha, xyz)
         for j, scen in enumerate(samples.scenarios):
             m = sample_metrics(maps[i, j], samples.labels[row, j], aha, xyz, scale)
+            extra = ({"scar_points": int((samples.labels[row, j] == SCAR).sum()),
+                      "bz_points": int((samples.labels[row, j] == 1).sum())} if counts else {})
             out.append({"model": model, "subject": samples.subjects[row], "scenario": scen,
-                        "split": split, **m})
-    return pd.DataFrame(out, columns=["model", "subject", "scenario", "split",
-                                      *METRIC_COLUMNS])
+                        "split": split, **m, **extra})
+    columns = ["model", "subject", "scenario", "split", *METRIC_COLUMNS]
+    return pd.DataFrame(out, columns=columns + (["scar_points", "bz_points"] if counts else []))
 
 
 def infarct_share(maps: np.ndarray, samples: Samples, rows) -> pd.DataFrame:
@@ -171,4 +191,4 @@ def reconstruction_errors(model: DualBranchVAE, samples: Samples, rows) -> pd.Da
 
 
 __all__ = ["constant_maps", "infarct_share", "nearest_neighbour_maps", "predict",
-           "reconstruction_errors", "score"]
+           "predict_qrs", "reconstruction_errors", "score"]

@@ -385,3 +385,42 @@ def _paper_table1() -> pd.DataFrame:
 #: average), columns ``(metric, "mean")`` and ``(metric, "sd")`` of :data:`METRIC_COLUMNS`.
 #: Transmural septal has its scar values only (the rest NaN: lost in the PDF extraction).
 PAPER_TABLE1 = _paper_table1()
+
+
+def compare_models(metrics: pd.DataFrame, models, columns=("scar_dice", "bz_dice", "aha_loc"),
+                   paper: bool = True) -> pd.DataFrame:
+    """Overall, subendocardial and transmural ``mean ± sd`` of ``columns`` for each of
+    ``models`` (rows of :func:`table1`), side by side with paper 004's Table I
+    (:data:`PAPER_TABLE1`) when ``paper``. Rows: the three averages; columns:
+    (metric, model or ``paper``)."""
+    t = table1(metrics[metrics.model.isin(list(models))])
+    rows = [(ALL, AVERAGE), ("subendocardial", AVERAGE), ("transmural", AVERAGE)]
+    out = {}
+    for col in columns:
+        for model in models:
+            out[(col, model)] = [_fmt(t, (model, *r), col) for r in rows]
+        if paper:
+            out[(col, "paper")] = [_fmt(PAPER_TABLE1, r, col) for r in rows]
+    return pd.DataFrame(out, index=["all", "subendocardial", "transmural"])
+
+
+def _fmt(table: pd.DataFrame, row, col: str) -> str:
+    if row not in table.index:
+        return "–"
+    mean, sd = table.loc[row, (col, "mean")], table.loc[row, (col, "sd")]
+    if not np.isfinite(mean):
+        return "–"
+    return f"{mean:.3f} ± {sd:.3f}" if np.isfinite(sd) else f"{mean:.3f}"
+
+
+def scenario_table(metrics: pd.DataFrame, model: str, columns=("scar_dice", "bz_dice",
+                                                               "aha_loc")) -> pd.DataFrame:
+    """Table I per scenario for one model, each metric's ``mean ± sd`` beside the
+    paper's."""
+    t = table1(metrics[metrics.model == model]).loc[model]
+    out = {}
+    for col in columns:
+        out[(col, "ours")] = [_fmt(t, r, col) for r in t.index]
+        out[(col, "paper")] = [_fmt(PAPER_TABLE1, r, col) for r in t.index]
+    out[("n", "")] = list(t[("n", "")])
+    return pd.DataFrame(out, index=t.index)

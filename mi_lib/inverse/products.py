@@ -131,3 +131,40 @@ def fit_many(jobs: dict, n_jobs: int = 1) -> dict:
         out = Parallel(n_jobs=min(n_jobs, len(names_)))(delayed(_fit_job)(jobs[n])
                                                          for n in names_)
     return dict(zip(names_, out, strict=True))
+
+
+#: sub-folder of the inference folder holding the models beside the main one
+MODELS = "models"
+
+
+def study_jobs(samples: Samples, split: dict, config: ModelConfig, training: TrainingSettings,
+               folder, *, ablation_epochs: int, hold_out_split: dict | None = None,
+               profile: str = "", notes=None) -> dict:
+    """Notebook 07's trainings as :func:`fit_many` jobs: ``vae`` (the main model, in
+    ``folder``) and, in ``folder/models/<name>``, with ``ablation_epochs`` each: the full
+    model (``vae_short``), the ablations of Fig. 10
+    (:data:`~mi_lib.inverse.settings.ABLATIONS`), the QRS-only model (``qrs_only``), and
+    with ``hold_out_split`` the full model trained without one source heart
+    (``leave_one_heart_out``)."""
+    from dataclasses import replace
+
+    from .losses import LossWeights
+    from .settings import ABLATIONS
+
+    folder = Path(folder)
+    base = {"samples": samples, "config": config, "profile": profile, "notes": notes or []}
+    short = replace(training, epochs=int(ablation_epochs))
+    jobs = {"vae": {**base, "split": split, "training": training, "folder": folder},
+            "vae_short": {**base, "split": split, "training": short,
+                          "folder": folder / MODELS / "vae_short"}}
+    for name, zero in ABLATIONS.items():
+        w = LossWeights(**{**training.weights.to_dict(), **zero})
+        jobs[name] = {**base, "split": split, "training": replace(short, weights=w),
+                      "folder": folder / MODELS / name}
+    jobs["qrs_only"] = {**base, "split": split, "training": short,
+                        "config": replace(config, branches="qrs_only"),
+                        "folder": folder / MODELS / "qrs_only"}
+    if hold_out_split is not None:
+        jobs["leave_one_heart_out"] = {**base, "split": hold_out_split, "training": short,
+                                       "folder": folder / MODELS / "leave_one_heart_out"}
+    return jobs

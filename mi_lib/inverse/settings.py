@@ -20,6 +20,11 @@ PAPER = ModelConfig()
 PAPER_LR, PAPER_EPOCHS, PAPER_DECAY_EVERY = 1e-4, 300, 50
 
 
+#: the ablations of paper 004's Fig. 10: loss weights set to 0
+ABLATIONS = {"no_spa_compact": {"spa": 0.0, "compact": 0.0}, "no_compact": {"compact": 0.0},
+             "no_size": {"size": 0.0}}
+
+
 def _scale(widths, factor: float):
     if isinstance(widths, int):
         return max(4, int(round(widths * factor)))

@@ -117,8 +117,9 @@ def error_scatter(table: pd.DataFrame, x: str, y: str, ax=None, label: str = "")
     xs, ys = table[x].to_numpy(float), table[y].to_numpy(float)
     ok = np.isfinite(xs) & np.isfinite(ys)
     ax.scatter(xs[ok], ys[ok], s=8, alpha=0.6)
-    r2 = float(np.corrcoef(xs[ok], ys[ok])[0, 1] ** 2) if ok.sum() > 2 else float("nan")
-    if ok.sum() > 2:
+    varied = ok.sum() > 2 and np.ptp(xs[ok]) > 0 and np.ptp(ys[ok]) > 0
+    r2 = float(np.corrcoef(xs[ok], ys[ok])[0, 1] ** 2) if varied else float("nan")
+    if varied:
         a, b = np.polyfit(xs[ok], ys[ok], 1)
         grid = np.linspace(xs[ok].min(), xs[ok].max(), 10)
         ax.plot(grid, a * grid + b, color="C3")

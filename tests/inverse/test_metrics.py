@@ -319,3 +319,24 @@ def test_the_papers_table():
     for tm in TRANSMURALITIES:
         rows = mean.loc[tm].drop(index="average")["scar_dice"]
         assert rows.mean() == pytest.approx(mean.loc[(tm, "average"), "scar_dice"], abs=2e-3)
+
+
+def test_compare_models_and_scenario_table_put_the_papers_values_beside_ours():
+    from mi_lib.inverse.metrics import compare_models, scenario_table
+
+    rows = []
+    for model, value in (("a", 0.2), ("b", 0.6)):
+        for subject in ("s1", "s2"):
+            for scenario in ("apical_transmural", "septal_subendocardial"):
+                rows.append({"model": model, "subject": subject, "scenario": scenario,
+                             "split": "test", **{c: value for c in METRIC_COLUMNS}})
+    m = pd.DataFrame(rows)
+    m.loc[(m.model == "b") & (m.subject == "s2"), "scar_dice"] = 0.8
+    t = compare_models(m, ["a", "b"])
+    assert t.loc["all", ("scar_dice", "a")] == "0.200 ± 0.000"
+    assert t.loc["all", ("scar_dice", "b")] == f"0.700 ± {np.std([0.6, 0.6, 0.8, 0.8], ddof=1):.3f}"
+    assert t.loc["all", ("scar_dice", "paper")] == "0.457 ± 0.317"
+    assert t.loc["subendocardial", ("aha_loc", "paper")] == "0.610 ± 0.343"
+    per = scenario_table(m, "b")
+    assert per.loc[("transmural", "apical"), ("scar_dice", "paper")] == "0.779 ± 0.186"
+    assert per.loc[("all", "average"), ("n", "")] == 4

@@ -122,3 +122,25 @@ def test_fit_load_and_apply_to_another_product(tmp_path):
     assert np.array_equal(back.truth.values, s2.labels)
     with pytest.raises(FileNotFoundError, match="notebook 07"):
         products.load_model(tmp_path / "nothing")
+
+
+def test_study_jobs_share_the_budget_and_differ_only_where_they_should(tmp_path):
+    from mi_lib.inverse.settings import ABLATIONS
+
+    s = load_samples(fake_simulations(tmp_path / "sim.zarr"), n_points=64, qrs_length=32)
+    split = split_subjects(s.subjects, s.sources, seed=0)
+    cfg = model_config(n_points=64, qrs_length=32, width=0.125)
+    tr = training_settings(epochs=6, lr=1e-3, decay_every=2)
+    jobs = products.study_jobs(s, split, cfg, tr, tmp_path / "inf", ablation_epochs=2,
+                               hold_out_split=split)
+    assert list(jobs) == ["vae", "vae_short", *ABLATIONS, "qrs_only", "leave_one_heart_out"]
+    assert jobs["vae"]["training"] == tr and jobs["vae"]["folder"] == tmp_path / "inf"
+    short = jobs["vae_short"]["training"]
+    assert short.epochs == 2 and short.weights == tr.weights and short.decay_every == 2
+    for name, zero in ABLATIONS.items():
+        w = jobs[name]["training"].weights.to_dict()
+        assert jobs[name]["training"].epochs == 2
+        assert {k for k, v in w.items() if v != tr.weights.to_dict()[k]} == set(zero)
+        assert all(w[k] == 0 for k in zero)
+    assert jobs["qrs_only"]["config"].branches == "qrs_only"
+    assert len({str(j["folder"]) for j in jobs.values()}) == len(jobs)
