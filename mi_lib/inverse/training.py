@@ -85,7 +85,7 @@ class SubjectCache:
     def geometry(self, row: int) -> dict:
         """The geometry of subject ``row`` of the samples."""
         if row not in self._geo:
-            f = torch.from_numpy(self.samples.features[row:row + 1]).to(self.device)
+            f = torch.from_numpy(np.array(self.samples.features[row:row + 1])).to(self.device)
             self._geo[row] = self.model.geometry(f)
         return self._geo[row]
 
