@@ -117,3 +117,54 @@ def merge(a: Samples, b: Samples) -> Samples:
     return replace(a, scenarios=[*a.scenarios, *b.scenarios],
                    qrs=np.concatenate([a.qrs, b.qrs], 1),
                    labels=np.concatenate([a.labels, b.labels], 1), raw_qrs=raw)
+
+
+def parse_name(name: str) -> tuple[float, str]:
+    """``(r_ab, extent)`` of an :func:`apical_series` scenario name."""
+    try:
+        head, extent = name.rsplit("_", 1)
+        return float(head.split("rab", 1)[1]), extent
+    except (IndexError, ValueError):
+        raise ValueError(f"{name!r} is not an apical-series name (apical_rab<r>_<extent>)"
+                         ) from None
+
+
+def lead_dtw(samples: Samples, rows, penalty: float = 0.02):
+    """Per subject of ``rows`` and scenario after the first (the healthy baseline), the
+    DTW of each lead to the baseline's (:func:`mi_lib.twin.qrs.dtw_leads`: signals scaled
+    by the baseline's maximum, ``penalty`` per ms of QRS-duration difference), on the raw
+    QRS. A DataFrame with ``subject``, ``r_ab``, ``extent`` and one column per lead."""
+    import pandas as pd
+
+    from ..twin.ecg import LEADS
+    from ..twin.qrs import dtw_leads
+
+    if samples.raw_qrs is None:
+        raise ValueError("these samples hold no raw QRS; simulate them with simulate_samples")
+    out = []
+    for r in map(int, rows):
+        for j, name in enumerate(samples.scenarios[1:], start=1):
+            r_ab, extent = parse_name(name)
+            d = dtw_leads(samples.raw_qrs[r, 0], samples.raw_qrs[r, j], samples.dt,
+                          penalty=penalty)
+            out.append({"subject": samples.subjects[r], "r_ab": r_ab, "extent": extent,
+                        **dict(zip(LEADS, map(float, d), strict=True))})
+    return pd.DataFrame(out)
+
+
+def series_scores(samples: Samples, rows, models: dict):
+    """The metrics of each model of ``models`` (name -> model) on the apical series of
+    subjects ``rows``, with ``r_ab`` and ``extent``; samples whose scar holds no cloud
+    point (too small for the cloud) are left out, since their Dice says nothing."""
+    import pandas as pd
+
+    from .evaluation import predict, score
+
+    parts = [score(samples, rows, predict(m, samples, rows).argmax(-1), name, counts=True)
+             for name, m in models.items()]
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out.scar_points > 0].copy()
+    parsed = [parse_name(s) for s in out.scenario]
+    out["r_ab"] = [p[0] for p in parsed]
+    out["extent"] = [p[1] for p in parsed]
+    return out

@@ -127,3 +127,33 @@ def error_scatter(table: pd.DataFrame, x: str, y: str, ax=None, label: str = "")
     ax.set_ylabel(y.replace("_", " "))
     ax.set_title(f"{label} r² = {r2:.3f}", fontsize=10)
     return ax
+
+
+def lead_dtw_map(dtw: pd.DataFrame, leads, title: str = ""):
+    """Fig. 11a: mean DTW to the baseline per (extent, r_ab) row and lead."""
+    table = dtw.groupby(["extent", "r_ab"])[list(leads)].mean()
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(table) + 1.2), layout="constrained")
+    im = ax.imshow(table.to_numpy(), cmap="magma", aspect="auto")
+    ax.set_xticks(range(len(leads)), list(leads))
+    ax.set_yticks(range(len(table)), [f"{e} r_ab={r:g}" for e, r in table.index])
+    fig.colorbar(im, label="DTW to baseline")
+    ax.set_title(title or "Fig. 11a: DTW to the healthy QRS per lead")
+    return fig
+
+
+def detection_curves(scores: pd.DataFrame, limit: float | None = None):
+    """Fig. 11b: mean scar and BZ Dice against ``r_ab`` per model and extent; ``limit``
+    marks a reference radius."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), layout="constrained", sharey=True)
+    for ax, metric in zip(axes, ("scar_dice", "bz_dice"), strict=True):
+        for (name, extent), g in scores.groupby(["model", "extent"]):
+            m = g.groupby("r_ab")[metric].mean()
+            ax.plot(m.index, m.values, "o-" if name != "trained" else "o--",
+                    label=f"{name}, {extent}")
+        if limit is not None:
+            ax.axvline(limit, color="0.6", lw=0.8)
+        ax.set_xlabel("apical r_ab")
+        ax.set_title(f"Fig. 11b: {metric.replace('_', ' ')}")
+    axes[0].set_ylabel("mean over test subjects")
+    axes[1].legend(fontsize=8)
+    return fig
