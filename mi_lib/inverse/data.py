@@ -152,6 +152,14 @@ class Samples:
     raw_qrs: np.ndarray | None = None
     dt: float = 0.5
 
+    def subset(self, subjects) -> Samples:
+        """The samples of ``subjects`` (names), in that order."""
+        r = self.rows(subjects)
+        raw = None if self.raw_qrs is None else self.raw_qrs[r]
+        return Samples([self.subjects[i] for i in r], [self.sources[i] for i in r],
+                       list(self.scenarios), self.features[r], self.xyz[r], self.aha[r],
+                       self.qrs[r], self.labels[r], self.origin, raw, self.dt)
+
     def rows(self, subjects) -> np.ndarray:
         """Row indices of ``subjects`` (names), in the order given."""
         index = {s: i for i, s in enumerate(self.subjects)}

@@ -59,6 +59,11 @@ class TrainingSettings:
         """Plain data, for ``settings.json``."""
         return json.loads(json.dumps(asdict(self)))
 
+    @property
+    def final_lr(self) -> float:
+        """The learning rate of the last epoch, after its step decays."""
+        return self.lr * self.decay ** ((self.epochs - 1) // self.decay_every)
+
 
 def device() -> torch.device:
     """CUDA when present, else the CPU."""

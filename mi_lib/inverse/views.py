@@ -50,7 +50,7 @@ def scenario_boxes(metrics: pd.DataFrame, models, metric: str = "scar_dice", lab
     order = [s for s in order if s in set(metrics.scenario)]
     models = list(models)
     width = 0.8 / len(models)
-    fig, ax = plt.subplots(figsize=(max(8.0, 0.75 * len(order) * max(1, len(models) / 2)), 3.6),
+    fig, ax = plt.subplots(figsize=(min(14.0, max(8.0, 0.85 * len(order))), 3.8),
                            layout="constrained")
     colours = plt.cm.tab10(np.arange(len(models)))
     for k, model in enumerate(models):
