@@ -93,4 +93,11 @@ def deviations(config: ModelConfig, training: TrainingSettings) -> list[str]:
             out.append(f"{what}: {b} (paper {a})")
     if config.branches != "both":
         out.append(f"branches: {config.branches}")
+    if config.frequencies:
+        out.append(f"Decoder_inf's input points carry a Fourier encoding of tm, ab, rt "
+                   f"(frequencies {tuple(config.frequencies)}; not in the paper)")
+    out.append("Encoder_QRS reads its input standardised per lead and sample (training-set "
+               "statistics) and its linear layer reads the whole BiLSTM output sequence "
+               "(the paper does not say)")
+    out.append("Eq. 9 (size) as |N_pre - N_gd| / N_gd (the printed form is signed)")
     return out

@@ -144,3 +144,20 @@ def test_study_jobs_share_the_budget_and_differ_only_where_they_should(tmp_path)
         assert all(w[k] == 0 for k in zero)
     assert jobs["qrs_only"]["config"].branches == "qrs_only"
     assert len({str(j["folder"]) for j in jobs.values()}) == len(jobs)
+
+
+def test_the_paper_profile_is_the_papers_model_and_optimiser():
+    from mi_lib.inverse.model import ModelConfig
+    from mi_lib.inverse.settings import profile_settings
+
+    config, training = profile_settings("paper")
+    assert config == ModelConfig()
+    assert (training.epochs, training.lr, training.weight_decay, training.batch_size,
+            training.decay) == (300, 1e-4, 1e-3, 4, 0.5)
+    assert training.weights.to_dict() | {"dice": 1.0} == {
+        "alpha": 5.0, "kl": 0.01, "compact": 1.0, "size": 1.0, "spa": 1.0, "vae": 1.0,
+        "dice": 1.0, "pc": 1.0, "qrs": 1.0, "dtw_gamma": 0.1}
+    notes = deviations(config, training)
+    assert len(notes) == 3  # no size or optimiser change: the three documented additions only
+    std = deviations(*profile_settings("standard"))
+    assert any(n.startswith("epochs: 60") for n in std) and any("learning rate" in n for n in std)
