@@ -1,7 +1,8 @@
 """The public API's docstrings say what the code does.
 
 Every function, class and public method that ``mi_lib.core``, ``mi_lib.population``,
-``mi_lib.twin`` and ``mi_lib.inverse`` (and their public submodules) export is checked for:
+``mi_lib.twin``, ``mi_lib.inverse`` and ``mi_lib.bridge`` (and their public submodules)
+export is checked for:
 
 * stated defaults: a default the docstring names for a parameter is the signature's
   default. Both forms of the library's docstrings are read: numpydoc ``Parameters``
@@ -31,7 +32,7 @@ import pytest
 from numpydoc.docscrape import ClassDoc, FunctionDoc
 from numpydoc.validate import validate
 
-PACKAGES = ("mi_lib.core", "mi_lib.population", "mi_lib.twin", "mi_lib.inverse")
+PACKAGES = ("mi_lib.core", "mi_lib.population", "mi_lib.twin", "mi_lib.inverse", "mi_lib.bridge")
 
 #: numpydoc codes enforced across the API: a docstring on every public object (GL08), a
 #: one-line summary (SS01), no unknown parameters (PR02), parameters in signature order

@@ -1,0 +1,70 @@
+"""The reference LV <-> twin LV coordinate map and the undoing of the territory alignment."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from mi_lib.bridge import reference_to_twin, territory_shifts, twin_to_reference, unrotate
+from mi_lib.population.reference import ReferenceAnatomy, centre_c, centre_vector, rotate
+from mi_lib.twin.coordinates import Coordinates, aha_segments
+
+
+def _twin_coords(tm, ab, rt):
+    n = len(tm)
+    return Coordinates(np.asarray(tm), np.asarray(ab), np.asarray(rt), np.zeros(n, np.int8),
+                       np.zeros(n), 0, {})
+
+
+@pytest.mark.parametrize("c, l, segment", [
+    (0.95, 0.5, 7),    # mid anterior: free wall next to the anterior insertion
+    (0.75, 0.5, 12),   # mid anterolateral
+    (0.60, 0.5, 11),   # mid inferolateral
+    (0.40, 0.5, 10),   # mid inferior: free wall next to the inferior insertion
+    (0.25, 0.1, 3),    # basal inferoseptal: septum next to the inferior insertion
+    (0.05, 0.1, 2),    # basal anteroseptal: septum next to the anterior insertion
+    (0.20, 0.75, 14),  # apical septal
+    (0.95, 0.75, 13),  # apical anterior
+    (0.50, 0.95, 17),  # apex
+])
+def test_a_reference_point_lands_in_its_aha_segment_on_the_twin(c, l, segment):
+    tm, ab, rt = reference_to_twin(np.array([0.5]), np.array([c]), np.array([l]))
+    assert aha_segments(_twin_coords(tm, ab, rt))[0] == segment
+
+
+def test_the_map_is_a_bijection_and_keeps_depth_and_periodicity():
+    rng = np.random.default_rng(0)
+    r, c, l = rng.random(500), rng.random(500), rng.random(500)
+    tm, ab, rt = reference_to_twin(r, c, l)
+    assert np.array_equal(tm, r) and np.allclose(ab, 1 - l)
+    back = twin_to_reference(tm, ab, rt)
+    assert np.allclose(back[0], r) and np.allclose(back[2], l)
+    assert np.allclose(np.exp(2j * np.pi * back[1]), np.exp(2j * np.pi * c))
+    # the anterior insertion is the twin's anterior junction, the inferior one its inferior
+    assert reference_to_twin([0.0], [0.0], [0.0])[2][0] == 0.0
+    assert reference_to_twin([0.0], [1 / 3], [0.0])[2][0] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="r must lie"):
+        reference_to_twin([1.5], [0.0], [0.0])
+
+
+def test_unrotate_undoes_the_alignment_of_notebook_01():
+    ref = ReferenceAnatomy()
+    c = ref.circumferential
+    pattern = np.where(ref.myocardium & (np.abs(np.angle(np.exp(2j * np.pi * (c - 0.55))))
+                                         < 0.4), 1.0, 0.0)
+    native = centre_c(centre_vector(pattern, ref))
+    for shift in (0.2, -0.3):
+        aligned = centre_c(centre_vector(rotate(pattern, ref, shift), ref))
+        assert np.exp(2j * np.pi * aligned) == pytest.approx(np.exp(2j * np.pi * (native + shift)),
+                                                             abs=0.02)
+        assert np.exp(2j * np.pi * unrotate(aligned, shift)) == pytest.approx(
+            np.exp(2j * np.pi * native), abs=0.02)
+
+
+def test_territory_shifts_read_one_shift_per_territory():
+    ds = xr.Dataset({"territory": (("subject",), ["LAD", "RCA", "RCA", "LCX"]),
+                     "rotation": (("subject",), [0.0, 0.31, 0.31, -0.12])})
+    assert territory_shifts(ds) == {"LAD": 0.0, "LCX": -0.12, "RCA": 0.31}
+    bad = ds.copy()
+    bad["rotation"] = (("subject",), [0.0, 0.31, 0.30, -0.12])
+    with pytest.raises(ValueError, match="RCA"):
+        territory_shifts(bad)
