@@ -1,9 +1,19 @@
 """Pipeline A -> B (notebook 08): population-model infarcts carried onto the twin's anatomies.
 
 :mod:`~mi_lib.bridge.mapping`  the map between the reference LV's (r, c, l) and the twin's
-                               (tm, ab, rt), and the undoing of the territory alignment
+                               (tm, ab, rt), the undoing of the territory alignment, a
+                               field carried between the two, the border-zone shell
 """
 
-from .mapping import reference_to_twin, territory_shifts, twin_to_reference, unrotate
+from .mapping import (
+    border_zone,
+    carry,
+    coordinate_points,
+    reference_to_twin,
+    territory_shifts,
+    twin_to_reference,
+    unrotate,
+)
 
-__all__ = ["reference_to_twin", "territory_shifts", "twin_to_reference", "unrotate"]
+__all__ = ["border_zone", "carry", "coordinate_points", "reference_to_twin", "territory_shifts",
+           "twin_to_reference", "unrotate"]

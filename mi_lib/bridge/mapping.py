@@ -1,18 +1,13 @@
-"""The coordinate map between the reference LV of pipeline A and the twin's LV region.
+"""The map between the reference LV of pipeline A and the twin's LV region.
 
-Pipeline A places an infarct on the reference LV in (r, c, l): ``r`` radial (0
-endocardium -> 1 epicardium), ``c`` circumferential (0 anterior RV insertion -> 1/3
-inferior insertion through the septum -> 1 back round the free wall), ``l`` long axis
-(0 base -> 1 apex); ``docs/population/reference.md``. The twin's LV region has ``tm``
-(0 endocardium -> 1 epicardium), ``rt`` (0 anterior junction -> 2/3 inferior junction
-through the free wall -> 1 through the septum) and ``ab`` (0 apex -> 1 base);
-``docs/twin/coordinates.md``. Both septa span a third of the circumference and both
-circumferences start at the anterior junction, running in opposite senses, so
-
-    tm = r,   rt = 1 - c (mod 1),   ab = 1 - l.
-
-Territory alignment (notebook 01) shifted each territory's patterns along ``c``;
-:func:`unrotate` undoes it.
+Reference (r, c, l): r 0 endo -> 1 epi; c 0 anterior RV insertion -> 1/3 inferior
+insertion through the septum -> 1 round the free wall; l 0 base -> 1 apex
+(``docs/population/reference.md``). Twin (tm, rt, ab): tm 0 endo -> 1 epi; rt 0 anterior
+junction -> 2/3 inferior junction through the free wall -> 1 through the septum; ab 0 apex
+-> 1 base (``docs/twin/coordinates.md``). Both septa span a third of the circumference
+from the same junction, in opposite senses: ``tm = r``, ``rt = 1 - c`` (mod 1),
+``ab = 1 - l``. :func:`unrotate` undoes notebook 01's territory alignment; :func:`carry`
+takes a reference field to twin points, :func:`border_zone` grows a shell round a scar.
 """
 
 from __future__ import annotations
@@ -66,4 +61,54 @@ def territory_shifts(population) -> dict:
                              f"({values.min():.4f} .. {values.max():.4f}); expected one "
                              "shift per territory (notebook 01's alignment)")
         out[t] = float(values[0])
+    return out
+
+
+def coordinate_points(r, c, l, *, thickness: float = 0.25, length: float = 1.0
+                      ) -> np.ndarray:
+    """Points ``(n, 4)`` of LV coordinates in which Euclidean distance approximates
+    distance along the wall: ``(thickness r, length l, cos 2 pi c / 2 pi, sin 2 pi c /
+    2 pi)``, a circle of unit circumference for ``c`` (periodic), the long axis of
+    ``length`` and the wall as thick as ``thickness`` of the circumference (an LV of
+    about 20 cm circumference, 10 cm long and 1 cm thick gives 0.05 and 0.5; the
+    defaults weigh depth more, as an infarct's depth matters more than its spread)."""
+    r, l, c = (np.asarray(x, np.float64) for x in (r, l, c))  # noqa: E741
+    k = 2 * np.pi
+    return np.column_stack([thickness * r, length * l, np.cos(k * c) / k, np.sin(k * c) / k])
+
+
+def carry(values, ref_r, ref_c, ref_l, tm, ab, rt, **scales) -> np.ndarray:
+    """Values given at reference points ``(ref_r, ref_c, ref_l)`` (e.g. an infarct field on
+    the reference myocardium's voxels, flattened) at twin points ``(tm, ab, rt)`` of the
+    LV region: each twin point takes the value of the nearest reference point in
+    :func:`coordinate_points` (``scales`` passed on) after :func:`twin_to_reference`.
+    ``values`` may be ``(n_ref,)`` or ``(k, n_ref)``."""
+    from scipy.spatial import cKDTree
+
+    values = np.asarray(values)
+    if values.shape[-1] != np.size(ref_r):
+        raise ValueError(f"values hold {values.shape[-1]} reference points, the coordinates "
+                         f"{np.size(ref_r)}")
+    r, c, l = twin_to_reference(tm, ab, rt)  # noqa: E741
+    tree = cKDTree(coordinate_points(ref_r, ref_c, ref_l, **scales))
+    _, nearest = tree.query(coordinate_points(r, c, l, **scales), k=1)
+    return values[..., nearest]
+
+
+def border_zone(scar, tm, ab, rt, width: float, **scales) -> np.ndarray:
+    """The border zone of a scar on the twin's LV points: the points that are not scar
+    and lie within ``width`` of a scar point in :func:`coordinate_points` (a shell of one
+    thickness all round the scar, in the wall's own metric). Returns a bool array."""
+    from scipy.spatial import cKDTree
+
+    scar = np.asarray(scar, bool)
+    if width < 0:
+        raise ValueError(f"width = {width}: must be >= 0")
+    out = np.zeros(scar.shape, bool)
+    if not scar.any() or width == 0:
+        return out
+    r, c, l = twin_to_reference(tm, ab, rt)  # noqa: E741
+    pts = coordinate_points(r, c, l, **scales)
+    d, _ = cKDTree(pts[scar]).query(pts[~scar], k=1, distance_upper_bound=width * (1 + 1e-12))
+    out[~scar] = np.isfinite(d)
     return out

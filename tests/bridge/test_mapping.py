@@ -68,3 +68,50 @@ def test_territory_shifts_read_one_shift_per_territory():
     bad["rotation"] = (("subject",), [0.0, 0.31, 0.30, -0.12])
     with pytest.raises(ValueError, match="RCA"):
         territory_shifts(bad)
+
+
+def test_carry_puts_a_reference_infarct_at_the_same_coordinates_on_the_twin():
+    from mi_lib.bridge.mapping import carry
+
+    ref = ReferenceAnatomy()
+    m = ref.myocardium
+    rr, cc, ll = ref.radial[m], ref.circumferential[m], ref.longitudinal[m]
+    # an analytic infarct on the reference: anterior free wall, mid, inner half of the wall
+    def inside(r, c, l):
+        return (r < 0.5) & (c > 0.85) & (l > 0.3) & (l < 0.6)
+    field = inside(rr, cc, ll).astype(float)
+    rng = np.random.default_rng(1)
+    tm, ab, rt = rng.random(4000), rng.random(4000), rng.random(4000)
+    got = carry(field, rr, cc, ll, tm, ab, rt) > 0.5
+    want = inside(*twin_to_reference(tm, ab, rt))
+    # the same points, but for a rim of the reference grid's resolution at the border
+    r, c, l = twin_to_reference(tm, ab, rt)
+    rim = (np.abs(r - 0.5) < 0.1) | (np.abs(c - 0.85) < 0.02) | (np.abs(c - 1) < 0.02) \
+        | (c < 0.02) | (np.abs(l - 0.3) < 0.04) | (np.abs(l - 0.6) < 0.04)
+    assert np.array_equal(got[~rim], want[~rim])
+    assert want.sum() > 50  # about 4000 x 0.5 x 0.15 x 0.3 = 90
+    # and the twin's AHA segments of the carried infarct are the mid anterior one
+    seg = aha_segments(_twin_coords(tm, ab, rt))
+    assert set(np.unique(seg[got & ~rim])) == {7}
+
+
+def test_border_zone_is_a_shell_of_the_given_width():
+    from mi_lib.bridge.mapping import border_zone, coordinate_points
+
+    rng = np.random.default_rng(2)
+    tm, ab, rt = rng.random(6000), rng.random(6000), rng.random(6000)
+    r, c, l = twin_to_reference(tm, ab, rt)
+    pts = coordinate_points(r, c, l)
+    centre = coordinate_points([0.5], [0.95], [0.5])[0]
+    dist = np.linalg.norm(pts - centre, axis=1)
+    scar = dist < 0.1
+    bz = border_zone(scar, tm, ab, rt, width=0.05)
+    assert not (bz & scar).any()
+    # a ball's shell: every border-zone point lies between 0.1 and 0.15 of the centre,
+    # and (up to the sampling) every non-scar point there is border zone
+    assert dist[bz].min() >= 0.1 - 1e-12 and dist[bz].max() <= 0.15 + 0.01
+    # exactly the non-scar points within 0.05 of a scar point (brute force)
+    gap = np.linalg.norm(pts[~scar, None] - pts[None, scar], axis=2).min(axis=1)
+    assert np.array_equal(bz[~scar], gap <= 0.05)
+    assert bz.sum() > scar.sum() / 4
+    assert not border_zone(scar, tm, ab, rt, width=0.0).any()
