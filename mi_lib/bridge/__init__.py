@@ -3,8 +3,11 @@
 :mod:`~mi_lib.bridge.mapping`  the map between the reference LV's (r, c, l) and the twin's
                                (tm, ab, rt), the undoing of the territory alignment, a
                                field carried between the two, the border-zone shell
+:mod:`~mi_lib.bridge.draw`     infarcts drawn from a personalised population model
+                               (notebook 03's product), with their (r, c, l)
 """
 
+from .draw import draw_infarcts, personalised_model, reference_voxels
 from .mapping import (
     border_zone,
     carry,
@@ -15,5 +18,6 @@ from .mapping import (
     unrotate,
 )
 
-__all__ = ["border_zone", "carry", "coordinate_points", "reference_to_twin", "territory_shifts",
-           "twin_to_reference", "unrotate"]
+__all__ = ["border_zone", "carry", "coordinate_points", "draw_infarcts", "personalised_model",
+           "reference_to_twin", "reference_voxels", "territory_shifts", "twin_to_reference",
+           "unrotate"]
