@@ -5,9 +5,11 @@
                                field carried between the two, the border-zone shell
 :mod:`~mi_lib.bridge.draw`     infarcts drawn from a personalised population model
                                (notebook 03's product), with their (r, c, l)
+:mod:`~mi_lib.bridge.infarcts` those infarcts in their coronary territories on a twin's LV
 """
 
 from .draw import draw_infarcts, personalised_model, reference_voxels
+from .infarcts import BZ_WIDTH, territory_shares, twin_infarcts
 from .mapping import (
     border_zone,
     carry,
@@ -18,6 +20,6 @@ from .mapping import (
     unrotate,
 )
 
-__all__ = ["border_zone", "carry", "coordinate_points", "draw_infarcts", "personalised_model",
+__all__ = ["BZ_WIDTH", "border_zone", "carry", "coordinate_points", "draw_infarcts", "personalised_model",
            "reference_to_twin", "reference_voxels", "territory_shifts", "twin_to_reference",
-           "unrotate"]
+           "territory_shares", "twin_infarcts", "unrotate"]

@@ -5,21 +5,6 @@ import pytest
 
 from mi_lib.bridge import mapping
 from mi_lib.bridge.draw import draw_infarcts, personalised_model, reference_voxels
-from mi_lib.population.models import Domain, make_model
-from mi_lib.population.personalization import CMASettings, personalize
-from mi_lib.population.reference import ReferenceAnatomy
-
-
-@pytest.fixture(scope="module")
-def fitted():
-    ref = ReferenceAnatomy()
-    domain = Domain.from_reference(ref, dims=3, start_c=0.9, start_l=0.5)
-    model = make_model("elliptical", domain)
-    theta = np.array([p.unit * 1.5 for p in model.parameters()])
-    real = model.sample(theta, 40, 1)
-    s = CMASettings(popsize=8, mu=3, max_generations=2, n_synthetic=20, n_final=2, seed=0)
-    result = personalize(model, real, s, "mmd", progress=False)
-    return result.to_dataset(n_samples=20), model
 
 
 def test_the_product_alone_rebuilds_the_fitted_model(fitted):
