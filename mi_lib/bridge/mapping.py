@@ -8,6 +8,7 @@ junction -> 2/3 inferior junction through the free wall -> 1 through the septum;
 from the same junction, in opposite senses: ``tm = r``, ``rt = 1 - c`` (mod 1),
 ``ab = 1 - l``. :func:`unrotate` undoes notebook 01's territory alignment; :func:`carry`
 takes a reference field to twin points, :func:`border_zone` grows a shell round a scar.
+Conventions and choices: ``docs/bridge/mapping.md``.
 """
 
 from __future__ import annotations
