@@ -15,11 +15,13 @@ from .mapping import (
     carry,
     coordinate_points,
     reference_to_twin,
+    shell,
     territory_shifts,
     twin_to_reference,
     unrotate,
 )
 
-__all__ = ["BZ_WIDTH", "border_zone", "carry", "coordinate_points", "draw_infarcts", "personalised_model",
-           "reference_to_twin", "reference_voxels", "territory_shifts", "twin_to_reference",
-           "territory_shares", "twin_infarcts", "unrotate"]
+__all__ = ["BZ_WIDTH", "border_zone", "carry", "coordinate_points", "draw_infarcts",
+           "personalised_model", "reference_to_twin", "reference_voxels", "shell",
+           "territory_shares", "territory_shifts", "twin_infarcts", "twin_to_reference",
+           "unrotate"]

@@ -5,7 +5,7 @@ aligned (LAD) frame of notebook 01, given a territory with the real cohort's sha
 put back where that territory's infarcts lie (:func:`~mi_lib.bridge.mapping.unrotate`
 with the territory's shift from ``population.nc``), and carried onto the twin's LV region
 (:func:`~mi_lib.bridge.mapping.carry`); a border zone of one width is grown round the scar
-(:func:`~mi_lib.bridge.mapping.border_zone`). Labels: 0 healthy, 1 border zone, 2 scar.
+(:func:`~mi_lib.bridge.mapping.shell`, the border zone). Labels: 0 healthy, 1 border zone, 2 scar.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .draw import draw_infarcts, reference_voxels
-from .mapping import border_zone, carry, territory_shifts
+from .mapping import carry, coordinate_points, shell, territory_shifts, twin_to_reference
 
 #: the border zone's width in the wall metric of :func:`~mi_lib.bridge.mapping.coordinate_points`
 #: (the circumference is 1: 0.03 is about 6 mm on an LV of 20 cm circumference)
@@ -67,6 +67,8 @@ def twin_infarcts(personalization, population, tm, ab, rt, lv, n: int, seed: int
     vox, domain = draw_infarcts(personalization, int(n), seed=int(rng.integers(2**31)))
     r, c, l = reference_voxels(domain)  # noqa: E741
     labels = np.zeros((int(n), len(lv)), np.int8)
+    nodes = np.flatnonzero(lv)
+    points = coordinate_points(*twin_to_reference(tm[lv], ab[lv], rt[lv]))
     for t in names:
         rows = np.flatnonzero(territory == t)
         if not len(rows):
@@ -74,8 +76,7 @@ def twin_infarcts(personalization, population, tm, ab, rt, lv, n: int, seed: int
         native_c = np.mod(c - shifts[t], 1.0)
         scar = carry(vox[rows].astype(np.float32), r, native_c, l, tm[lv], ab[lv], rt[lv]) > 0.5
         for k, row in enumerate(rows):
-            bz = border_zone(scar[k], tm[lv], ab[lv], rt[lv], bz_width)
-            labels[row, np.flatnonzero(lv)[bz]] = 1
-            labels[row, np.flatnonzero(lv)[scar[k]]] = 2
+            labels[row, nodes[shell(scar[k], points, bz_width)]] = 1
+            labels[row, nodes[scar[k]]] = 2
     return {"labels": labels, "territory": territory, "draw": np.arange(int(n)),
             "reference": vox}

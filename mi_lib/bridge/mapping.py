@@ -100,6 +100,12 @@ def border_zone(scar, tm, ab, rt, width: float, **scales) -> np.ndarray:
     """The border zone of a scar on the twin's LV points: the points that are not scar
     and lie within ``width`` of a scar point in :func:`coordinate_points` (a shell of one
     thickness all round the scar, in the wall's own metric). Returns a bool array."""
+    return shell(scar, coordinate_points(*twin_to_reference(tm, ab, rt), **scales), width)
+
+
+def shell(scar, points, width: float) -> np.ndarray:
+    """:func:`border_zone` on points already in the wall metric (``points (m, 4)`` of
+    :func:`coordinate_points`), to grow many scars on one anatomy."""
     from scipy.spatial import cKDTree
 
     scar = np.asarray(scar, bool)
@@ -108,8 +114,7 @@ def border_zone(scar, tm, ab, rt, width: float, **scales) -> np.ndarray:
     out = np.zeros(scar.shape, bool)
     if not scar.any() or width == 0:
         return out
-    r, c, l = twin_to_reference(tm, ab, rt)  # noqa: E741
-    pts = coordinate_points(r, c, l, **scales)
-    d, _ = cKDTree(pts[scar]).query(pts[~scar], k=1, distance_upper_bound=width * (1 + 1e-12))
+    d, _ = cKDTree(points[scar]).query(points[~scar], k=1,
+                                       distance_upper_bound=width * (1 + 1e-12))
     out[~scar] = np.isfinite(d)
     return out

@@ -13,7 +13,12 @@
 :mod:`~mi_lib.inverse.pointnet`, :mod:`~mi_lib.inverse.soft_dtw`  point operations, soft-DTW
 """
 
-from .data import (
+import os
+
+# before torch is first imported: spin-waiting OpenMP threads stall 2-core machines
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .data import (  # noqa: E402 - after the environment is set
     PAPER_SPLIT,
     QRS_WINDOW_MS,
     XYZ_SCALE_MM,

@@ -50,6 +50,28 @@ def coordinate_embedding(coords) -> np.ndarray:
     return np.c_[tm, ab, RT_RADIUS * np.cos(angle), RT_RADIUS * np.sin(angle), TV_WEIGHT * tv]
 
 
+def transfer_index(src_coords, dst_coords) -> np.ndarray:
+    """For every destination point, the index of the source point nearest to it in
+    :func:`coordinate_embedding` (:class:`scipy.spatial.cKDTree`): the correspondence
+    :func:`transfer_labels` carries maps by, to compute once per pair of anatomies.
+
+    Parameters
+    ----------
+    src_coords : (n_src, 4) float array
+        Source (tm, ab, rt, tv).
+    dst_coords : (n_dst, 4) float array
+        Destination (tm, ab, rt, tv).
+
+    Returns
+    -------
+    (n_dst,) int array
+    """
+    src = coordinate_embedding(src_coords)
+    if len(src) == 0:
+        raise ValueError("the source anatomy has no point to take labels from")
+    return cKDTree(src).query(coordinate_embedding(dst_coords), k=1)[1]
+
+
 def transfer_labels(src_coords, src_labels, dst_coords) -> np.ndarray:
     """Label maps of one anatomy carried to another through the coordinates.
 
@@ -71,16 +93,12 @@ def transfer_labels(src_coords, src_labels, dst_coords) -> np.ndarray:
     (n_dst,) or (k, n_dst) array
         The maps on the destination points, of ``src_labels``'s dtype.
     """
-    src = coordinate_embedding(src_coords)
-    dst = coordinate_embedding(dst_coords)
+    n_src = len(np.asarray(src_coords))
     src_labels = np.asarray(src_labels)
-    if src_labels.ndim not in (1, 2) or src_labels.shape[-1] != len(src):
-        raise ValueError(f"src_labels must be (n_src,) or (k, n_src) with n_src = {len(src)}, "
+    if src_labels.ndim not in (1, 2) or src_labels.shape[-1] != n_src:
+        raise ValueError(f"src_labels must be (n_src,) or (k, n_src) with n_src = {n_src}, "
                          f"got shape {src_labels.shape}")
-    if len(src) == 0:
-        raise ValueError("the source anatomy has no point to take labels from")
-    _, nearest = cKDTree(src).query(dst, k=1)
-    return src_labels[..., nearest]
+    return src_labels[..., transfer_index(src_coords, dst_coords)]
 
 
 def _series(qrs, name: str) -> list[np.ndarray]:

@@ -70,13 +70,12 @@ def subject_specs(simulations, path=None) -> list:
 
 
 def _simulate_one(spec, scenarios, model_options, n_points, qrs_length, window_ms):
-    from ..twin.virtual_cohort import anatomy_part, subject_model
+    from ..twin.virtual_cohort import anatomy_part, cloud_features, subject_model
 
     model = subject_model(spec, model_options)
     part = anatomy_part(model)
     idx = part["dense_index"][:n_points]
-    pts = part["points"]  # float32, as the campaign stores them
-    pc = np.concatenate([pts[idx] - pts.mean(axis=0), part["coords"][idx]], -1)
+    pc = cloud_features(part, idx).astype(np.float32)
     qrs, labels, raw = [], [], []
     for sc in scenarios:
         out = model.simulate(sc)
@@ -96,9 +95,11 @@ def simulate_samples(specs, scenarios, *, model_options: dict | None = None, n_p
     ``n_jobs`` processes (joblib)."""
     from joblib import Parallel, delayed
 
-    jobs = (delayed(_simulate_one)(s, list(scenarios), model_options, n_points, qrs_length,
-                                   window_ms) for s in specs)
-    res = Parallel(n_jobs=n_jobs)(jobs) if n_jobs != 1 else [j[0](*j[1], **j[2]) for j in jobs]
+    args = (list(scenarios), model_options, n_points, qrs_length, window_ms)
+    if n_jobs == 1:
+        res = [_simulate_one(s, *args) for s in specs]
+    else:
+        res = Parallel(n_jobs=n_jobs)(delayed(_simulate_one)(s, *args) for s in specs)
     pc = np.stack([r[0] for r in res])
     return Samples([s.name for s in specs], [Path(s.source).name for s in specs],
                    [sc.name for sc in scenarios], point_features(pc),

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .baselines import coordinate_embedding, nearest_neighbour
+from .baselines import nearest_neighbour, transfer_index
 from .data import Samples
-from .metrics import METRIC_COLUMNS, SCAR, lv_extent, sample_metrics
+from .losses import LossWeights
+from .metrics import BORDER_ZONE, METRIC_COLUMNS, SCAR, lv_extent, sample_metrics
 from .model import DualBranchVAE
 
 
@@ -58,18 +59,11 @@ def predict_qrs(model: DualBranchVAE, samples: Samples, row: int, qrs) -> np.nda
 
 
 def _neighbours(samples: Samples, src_rows, dst_rows) -> dict:
-    """``{(src, dst): index of the nearest src point of every dst point}`` in the
-    coordinate embedding (:func:`~mi_lib.inverse.baselines.coordinate_embedding`)."""
-    from scipy.spatial import cKDTree
-
+    """``{(src, dst): index of the nearest src point of every dst point}``
+    (:func:`~mi_lib.inverse.baselines.transfer_index`)."""
     coords = samples.features[..., 3:7]
-    trees = {int(s): cKDTree(coordinate_embedding(coords[s])) for s in set(map(int, src_rows))}
-    out = {}
-    for d in set(map(int, dst_rows)):
-        emb = coordinate_embedding(coords[d])
-        for s, tree in trees.items():
-            out[(s, d)] = tree.query(emb, k=1)[1]
-    return out
+    return {(s, d): transfer_index(coords[s], coords[d])
+            for d in set(map(int, dst_rows)) for s in set(map(int, src_rows))}
 
 
 def nearest_neighbour_maps(samples: Samples, train_rows, test_rows, window: int | None = None
@@ -137,41 +131,36 @@ def score(samples: Samples, rows, maps: np.ndarray, model: str, split: str = "te
         for j, scen in enumerate(samples.scenarios):
             m = sample_metrics(maps[i, j], samples.labels[row, j], aha, xyz, scale)
             extra = ({"scar_points": int((samples.labels[row, j] == SCAR).sum()),
-                      "bz_points": int((samples.labels[row, j] == 1).sum())} if counts else {})
+                      "bz_points": int((samples.labels[row, j] == BORDER_ZONE).sum())}
+                     if counts else {})
             out.append({"model": model, "subject": samples.subjects[row], "scenario": scen,
                         "split": split, **m, **extra})
     columns = ["model", "subject", "scenario", "split", *METRIC_COLUMNS]
     return pd.DataFrame(out, columns=columns + (["scar_points", "bz_points"] if counts else []))
 
 
-def infarct_share(maps: np.ndarray, samples: Samples, rows) -> pd.DataFrame:
-    """Share of the LV region's points (AHA segment > 0) labelled scar and border zone in
-    maps ``(len(rows), C, N)``, per subject and scenario."""
-    out = []
-    for i, row in enumerate(map(int, rows)):
-        lv = samples.aha[row] > 0
-        for j, scen in enumerate(samples.scenarios):
-            m = maps[i, j][lv]
-            out.append({"subject": samples.subjects[row], "scenario": scen,
-                        "scar_share": float((m == SCAR).mean()),
-                        "bz_share": float((m == 1).mean())})
-    return pd.DataFrame(out)
-
-
+def lv_shares(maps, aha) -> tuple[np.ndarray, np.ndarray]:
+    """Shares of the LV region's points (AHA segment > 0) labelled scar and border zone
+    in label maps ``(..., N)`` on one cloud with segments ``aha (N,)``: two arrays of the
+    maps' leading shape."""
+    lv = np.asarray(aha) > 0
+    m = np.asarray(maps)[..., lv]
+    return (m == SCAR).mean(-1), (m == BORDER_ZONE).mean(-1)
 
 
 @torch.no_grad()
-def reconstruction_errors(model: DualBranchVAE, samples: Samples, rows) -> pd.DataFrame:
+def reconstruction_errors(model: DualBranchVAE, samples: Samples, rows,
+                          gamma: float = LossWeights().dtw_gamma) -> pd.DataFrame:
     """Per sample (subject, scenario): the point-cloud reconstruction error 0.5 L_PC with
     alpha = 1 (paper §IV-E.2; NaN for a model without the cloud branch) and the QRS
-    reconstruction error L_QRS (Eq. 5), at the latent means."""
+    reconstruction error L_QRS (Eq. 5, soft-DTW smoothing ``gamma``, the training's
+    default 0.1), at the latent means."""
     from .losses import pc_reconstruction, qrs_reconstruction
     from .training import SubjectCache
 
     model.eval()
     dev = next(model.parameters()).device
     cache = SubjectCache(model, samples, dev)
-    gamma = 0.1
     out = []
     for row in map(int, rows):
         geo = cache.geometry(row)
@@ -190,5 +179,5 @@ def reconstruction_errors(model: DualBranchVAE, samples: Samples, rows) -> pd.Da
     return pd.DataFrame(out)
 
 
-__all__ = ["constant_maps", "infarct_share", "nearest_neighbour_maps", "predict",
+__all__ = ["constant_maps", "lv_shares", "nearest_neighbour_maps", "predict",
            "predict_qrs", "reconstruction_errors", "score"]

@@ -111,9 +111,6 @@ def write_predictions(folder, samples: Samples, rows, probs: np.ndarray, model: 
 
 
 def _fit_job(job: dict) -> dict:
-    import os
-
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     res = fit(**job, progress=False)
     return {"best_epoch": res["best_epoch"], "seconds": res["seconds"]}
 

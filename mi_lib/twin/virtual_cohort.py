@@ -185,6 +185,14 @@ def anatomy_part(model: TwinModel, seed: int = 0) -> dict:
             "n_tets": np.int64(a.n_tets)}
 
 
+def cloud_features(part: dict, index) -> np.ndarray:
+    """The point-cloud features ``(n, 7)`` of an :func:`anatomy_part` at the nodes
+    ``index``: xyz (mm) centred on the centroid of all the mesh's nodes, then the
+    coordinates tm, ab, rt, tv (the product's ``pc_dense`` rule)."""
+    xyz = part["points"][index] - part["points"].mean(axis=0)
+    return np.column_stack([xyz, part["coords"][index]])
+
+
 def other_scar_source(scar_source: str) -> str:
     """The reading of the scar's current that a campaign stores beside its own
     (``qrs_alt``): ``"slow"`` for ``"silent"`` and the other way round."""
@@ -241,11 +249,8 @@ def assemble(specs, scenarios, parts: dict, *, dt: float, n_samples: int, attrs=
             at[i, j, : n_nodes[i]] = p["at"]
             lab[i, j, : n_nodes[i]] = p["labels"]
     dense_idx = np.stack([p["dense_index"][:n_dense] for p in anat])
-    feats = []
-    for p, idx in zip(anat, dense_idx, strict=True):
-        xyz = p["points"][idx] - p["points"].mean(axis=0)
-        feats.append(np.column_stack([xyz, p["coords"][idx]]))
-    feats = np.stack(feats).astype(np.float32)
+    feats = np.stack([cloud_features(p, idx) for p, idx in zip(anat, dense_idx, strict=True)]
+                     ).astype(np.float32)
     dense_lab = np.take_along_axis(lab, dense_idx[:, None, :], axis=2)
     features = ["x", "y", "z", *COORDINATES]
     ds = xr.Dataset(

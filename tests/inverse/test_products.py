@@ -161,3 +161,10 @@ def test_the_paper_profile_is_the_papers_model_and_optimiser():
     assert len(notes) == 3  # no size or optimiser change: the three documented additions only
     std = deviations(*profile_settings("standard"))
     assert any(n.startswith("epochs: 60") for n in std) and any("learning rate" in n for n in std)
+
+
+def test_lv_shares_count_the_lv_region_only():
+    aha = np.array([0, 0, 1, 2, 3, 17])
+    maps = np.array([[2, 2, 2, 1, 0, 0], [0, 0, 0, 0, 0, 0]])
+    scar, bz = ev.lv_shares(maps, aha)
+    assert np.allclose(scar, [0.25, 0.0]) and np.allclose(bz, [0.25, 0.0])
