@@ -27,7 +27,7 @@ from .coordinates import (
 from .ecg import ELECTRODES, lead_fields, leads_from_electrodes, pseudo_ecg
 from .eikonal import EikonalSolver
 from .fem import stiffness_matrix, tet_gradients
-from .scenarios import SCAR, Scenario, cv_factors, tissue_labels
+from .scenarios import CV_DEFAULT, SCAR, Scenario, node_factors, tissue_labels
 from .settings import DEFAULTS, ModelSettings, check_scar_source
 
 #: Healthy conduction velocities (mm/ms): fibre, sheet, sheet-normal, endocardial
@@ -260,13 +260,26 @@ class TwinModel:
     def activation(self, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
         """Tissue labels and activation times (ms) of one scenario."""
         labels = tissue_labels(self.coords, scenario)
+        if scenario.healthy:
+            return labels, self.activation_of(labels)
+        return labels, self.activation_of(labels, (scenario.cv_scar, scenario.cv_bz))
+
+    def activation_of(self, labels: np.ndarray, cv_scale: tuple[float, float] = CV_DEFAULT
+                      ) -> np.ndarray:
+        """Activation times (ms) of any tissue map: ``labels`` per node (0 healthy, 1
+        border zone, 2 scar), every velocity scaled by ``cv_scale = (scar, border
+        zone)`` there (the scenarios' :data:`~mi_lib.twin.scenarios.CV_DEFAULT` by
+        default). A map with neither scar nor border zone is the healthy heart."""
+        labels = np.asarray(labels)
+        if labels.shape != (self.anatomy.n_nodes,):
+            raise ValueError(f"labels have shape {labels.shape}, the anatomy "
+                             f"{self.anatomy.n_nodes} nodes")
         k = k_sheet = None
-        if not scenario.healthy:  # D = k^2 D_healthy, k the mean of the node factors
-            f = cv_factors(labels, scenario)
+        if (labels > 0).any():  # D = k^2 D_healthy, k the mean of the node factors
+            f = node_factors(labels, *cv_scale)
             k = _means(f, self.anatomy.tets)
             k_sheet = _means(f, self.sheet[:, :3])
-        at = self.solver.solve_scaled(k, self.roots, self.root_times, k_sheet=k_sheet)
-        return labels, at
+        return self.solver.solve_scaled(k, self.roots, self.root_times, k_sheet=k_sheet)
 
     def scar_lead_fields(self, labels: np.ndarray) -> np.ndarray:
         """Lead fields of the excitable domain: the tetrahedra touching a scar node removed.
@@ -308,6 +321,16 @@ class TwinModel:
         """One QRS: ``labels`` (n,), ``at`` (n,), ``qrs`` (8, n_samples) and
         ``activation_duration`` (ms, docs/twin/forward.md)."""
         labels, at = self.activation(scenario)
+        return self._outputs(labels, at)
+
+    def simulate_tissue(self, labels: np.ndarray,
+                        cv_scale: tuple[float, float] = CV_DEFAULT) -> dict:
+        """:meth:`simulate` for any tissue map (labels per node, as
+        :meth:`activation_of`), e.g. an infarct drawn by a population model."""
+        labels = np.asarray(labels, np.int8)
+        return self._outputs(labels, self.activation_of(labels, cv_scale))
+
+    def _outputs(self, labels, at) -> dict:
         qrs = self.ecg(at, labels)
         excitable = at[np.isfinite(at) & (labels != SCAR)]
         return {"labels": labels, "at": at, "qrs": qrs,

@@ -112,12 +112,20 @@ def tissue_labels(coords: Coordinates, scenario: Scenario) -> np.ndarray:
     return labels
 
 
-def cv_factors(labels: np.ndarray, scenario: Scenario) -> np.ndarray:
-    """Conduction-velocity factor per node (1 healthy, ``cv_bz``, ``cv_scar``)."""
+def node_factors(labels: np.ndarray, cv_scar: float, cv_bz: float) -> np.ndarray:
+    """Conduction-velocity factor per node: 1 healthy, ``cv_bz`` border zone, ``cv_scar``
+    scar."""
+    labels = np.asarray(labels)
     f = np.ones(len(labels))
-    f[labels == BORDER_ZONE] = scenario.cv_bz
-    f[labels == SCAR] = scenario.cv_scar
+    f[labels == BORDER_ZONE] = cv_bz
+    f[labels == SCAR] = cv_scar
     return f
+
+
+def cv_factors(labels: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Conduction-velocity factor per node of a scenario (:func:`node_factors` with its
+    ``cv_scar`` and ``cv_bz``)."""
+    return node_factors(labels, scenario.cv_scar, scenario.cv_bz)
 
 
 def aha_coverage(coords: Coordinates, segments: np.ndarray, scenario: Scenario) -> np.ndarray:

@@ -373,3 +373,23 @@ def test_scenario_coverage_table(model):
     target = LOCATIONS[s.location][4]
     assert table.loc[s.name, "target AHA"] == ",".join(map(str, target))
     assert np.isclose(table.loc[s.name, "target in scar (mean)"], np.mean(cov[list(target)]))
+
+
+def test_any_tissue_map_simulates_as_its_scenario(model):
+    """``simulate_tissue`` of a scenario's own labels and velocities is that scenario's
+    simulation (also with the slow velocities), and no scar or border zone is healthy."""
+    from mi_lib.twin.scenarios import get_scenario
+
+    scenario = get_scenario("lateral_transmural")
+    ref = model.simulate(scenario)
+    out = model.simulate_tissue(ref["labels"], (scenario.cv_scar, scenario.cv_bz))
+    assert np.array_equal(out["at"], ref["at"])
+    assert np.array_equal(out["qrs"], ref["qrs"])
+    slow = get_scenario("lateral_transmural_slow")  # same geometry, slower velocities
+    slower = model.simulate_tissue(ref["labels"], (slow.cv_scar, slow.cv_bz))
+    assert np.array_equal(slower["at"], model.simulate(slow)["at"])
+    assert slower["activation_duration"] > out["activation_duration"]
+    healthy = model.simulate_tissue(np.zeros(model.anatomy.n_nodes, np.int8))
+    assert np.array_equal(healthy["at"], model.simulate(get_scenario("baseline"))["at"])
+    with pytest.raises(ValueError, match="nodes"):
+        model.simulate_tissue(np.zeros(3, np.int8))
