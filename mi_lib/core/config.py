@@ -30,6 +30,10 @@ PROFILE_SETTINGS: dict[str, dict] = {
         # notebook 07: the inverse model scaled to seconds (mi_lib.inverse.settings)
         "inverse": {"n_points": 256, "qrs_length": 32, "width": 0.25, "lr": 1e-3,
                     "epochs": 2, "decay_every": 1, "ablation_epochs": 1, "finetune_epochs": 1},
+        # notebook 08: population-model infarcts per subject, and the budget of each of the
+        # two trainings compared (epochs of the 16 scenarios; the population-model training
+        # sees as many samples)
+        "bridge": {"n_infarcts": 8, "epochs": 2},
         # notebook 02: samples shown per gallery row and drawn per setting for statistics
         "models": {"n_columns": 5, "n_statistics": 40},
         # notebooks 03-04: real half-vs-half splits of the divergences' noise floor, and
@@ -53,6 +57,9 @@ PROFILE_SETTINGS: dict[str, dict] = {
         "inverse": {"n_points": 1024, "qrs_length": 64, "width": 0.5, "lr": 1e-3,
                     "epochs": 60, "decay_every": 20, "ablation_epochs": 10,
                     "finetune_epochs": 5},
+        # 40 infarcts per subject (1960 simulations); each training of the 2 x 2 study the
+        # samples of 20 epochs of the 16 scenarios (two processes together ~10 minutes)
+        "bridge": {"n_infarcts": 40, "epochs": 20},
         "models": {"n_columns": 8, "n_statistics": 200},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },
@@ -68,6 +75,7 @@ PROFILE_SETTINGS: dict[str, dict] = {
         "inverse": {"n_points": 4096, "qrs_length": 512, "width": 1.0, "lr": 1e-4,
                     "epochs": 300, "decay_every": 50, "ablation_epochs": 300,
                     "finetune_epochs": 50},
+        "bridge": {"n_infarcts": 200, "epochs": 300},
         "models": {"n_columns": 8, "n_statistics": 500},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },

@@ -19,6 +19,12 @@ SIMULATIONS = "simulations.zarr"
 #: notebook 06: the QRS sensitivity analysis
 SENSITIVITY = "sensitivity.nc"
 
+#: notebook 08: population-model infarcts simulated on the virtual cohort (the layout of
+#: ``simulations.zarr`` with an ``infarct`` dimension)
+MI_POPULATION = "mi_population.zarr"
+#: notebook 08: the checks that the bridge is faithful
+BRIDGE_CHECKS = "bridge_checks.csv"
+
 #: notebook 07: the trained inverse model and its evaluation (a folder); inside it:
 INFERENCE = "inference"
 #: the trained weights (a state dict: ``torch.load(..., weights_only=True)``)
@@ -43,6 +49,7 @@ def personalization(model: str, divergence: str, dims: int) -> str:
     return f"personalization_{model}_{divergence}_{dims}d.nc"
 
 
-__all__ = ["COHORT", "HISTORY", "INFERENCE", "ISOMAP", "METRICS", "POPULATION", "PREDICTIONS",
+__all__ = ["BRIDGE_CHECKS", "COHORT", "HISTORY", "INFERENCE", "ISOMAP", "METRICS", "MI_POPULATION",
+           "POPULATION", "PREDICTIONS",
            "REAL_ECG", "SENSITIVITY", "SETTINGS", "SIMULATIONS", "TABLE1", "WEIGHTS",
            "personalization"]

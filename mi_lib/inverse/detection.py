@@ -1,16 +1,14 @@
 """The detection limit of paper 004 §IV-E.1 (Fig. 11): apical infarcts of shrinking
 apicobasal radius ``r_ab`` simulated with the forward model on a product's subjects.
 
-:func:`subject_specs` recovers the virtual subjects of a simulations product (from the
-campaign settings beside it, else from the product's own variables) so that new
-scenarios can be simulated on exactly those anatomies; :func:`apical_series` gives the
+:func:`~mi_lib.twin.products.subject_specs` recovers the virtual subjects of a
+simulations product so that new scenarios can be simulated on exactly those anatomies; :func:`apical_series` gives the
 shrinking apical scenarios; :func:`simulate_samples` runs them and returns
 :class:`~mi_lib.inverse.data.Samples` in the network's format.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,37 +34,6 @@ def apical_series(r_abs, extents=("transmural",)) -> list[Scenario]:
             out.append(Scenario(f"apical_rab{float(r):g}_{extent}", "apical", extent, ab0, rt0,
                                 R_TM[extent], float(r), r_rt))
     return out
-
-
-def subject_specs(simulations, path=None) -> list:
-    """The :class:`~mi_lib.twin.virtual_cohort.SubjectSpec` of every subject of a
-    simulations product (opened dataset ``simulations``, stored at ``path``): from the
-    campaign's ``simulations_parts/settings.json`` beside it when present (exact: edge
-    length and units included), else from the product's ``source`` and ``shape_modes``
-    (edge length 2 mm, units auto). Raises ``FileNotFoundError`` naming a missing source
-    mesh."""
-    from ..twin.virtual_cohort import SubjectSpec
-
-    ds = simulations
-    subjects = [str(s) for s in ds.subject.values]
-    specs = None
-    if path is not None:
-        settings = Path(path).parent / "simulations_parts" / "settings.json"
-        if settings.exists():
-            found = {s["name"]: s for s in json.loads(settings.read_text())["subjects"]}
-            if all(name in found for name in subjects):
-                specs = [SubjectSpec(name, found[name]["source"], float(found[name]["edge_length"]),
-                                     found[name]["units"], tuple(found[name]["modes"]))
-                         for name in subjects]
-    if specs is None:
-        modes = ds.shape_modes.values
-        specs = [SubjectSpec(name, str(src), 2.0, "auto", tuple(float(x) for x in m))
-                 for name, src, m in zip(subjects, ds.source.values, modes, strict=True)]
-    for s in specs:
-        if not Path(s.source).exists():
-            raise FileNotFoundError(f"subject {s.name}: its source mesh {s.source} is not here; "
-                                    "the detection limit needs the product's source anatomies")
-    return specs
 
 
 def _simulate_one(spec, scenarios, model_options, n_points, qrs_length, window_ms):

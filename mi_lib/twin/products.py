@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from mi_lib.core import names
@@ -51,3 +52,34 @@ def open_simulations(path: str | Path):
     if "baseline" not in ds.scenario.values:
         raise ValueError(f"{path}: no 'baseline' scenario; the healthy reference is needed")
     return ds
+
+
+def subject_specs(simulations, path=None) -> list:
+    """The :class:`~mi_lib.twin.virtual_cohort.SubjectSpec` of every subject of a
+    simulations product (opened dataset ``simulations``, stored at ``path``): from the
+    campaign's ``simulations_parts/settings.json`` beside it when present (exact: edge
+    length and units included), else from the product's ``source`` and ``shape_modes``
+    (edge length 2 mm, units auto). Raises ``FileNotFoundError`` naming a missing source
+    mesh."""
+    from .virtual_cohort import SubjectSpec
+
+    ds = simulations
+    subjects = [str(s) for s in ds.subject.values]
+    specs = None
+    if path is not None:
+        settings = Path(path).parent / "simulations_parts" / "settings.json"
+        if settings.exists():
+            found = {s["name"]: s for s in json.loads(settings.read_text())["subjects"]}
+            if all(name in found for name in subjects):
+                specs = [SubjectSpec(name, found[name]["source"], float(found[name]["edge_length"]),
+                                     found[name]["units"], tuple(found[name]["modes"]))
+                         for name in subjects]
+    if specs is None:
+        modes = ds.shape_modes.values
+        specs = [SubjectSpec(name, str(src), 2.0, "auto", tuple(float(x) for x in m))
+                 for name, src, m in zip(subjects, ds.source.values, modes, strict=True)]
+    for s in specs:
+        if not Path(s.source).exists():
+            raise FileNotFoundError(f"subject {s.name}: its source mesh {s.source} is not here; "
+                                    "new simulations on its subjects need the product's source anatomies")
+    return specs

@@ -6,7 +6,8 @@ import xarray as xr
 
 from mi_lib.core.config import project_root
 from mi_lib.inverse import load_samples
-from mi_lib.inverse.detection import apical_series, merge, simulate_samples, subject_specs
+from mi_lib.inverse.detection import apical_series, merge, simulate_samples
+from mi_lib.twin.products import subject_specs
 from mi_lib.twin.scenarios import get_scenario
 from mi_lib.twin.virtual_cohort import cohort_specs, run_simulations
 

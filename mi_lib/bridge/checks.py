@@ -1,0 +1,166 @@
+"""Is the bridge faithful? The carried infarcts measured as the LGE population is.
+
+:func:`twin_descriptors` gives each carried infarct the descriptors notebook 01 gives an
+LGE infarct (:func:`~mi_lib.population.reference.infarct_descriptors`: infarcted fraction,
+transmural extent, circumferential extent), on the twin's LV nodes binned into the
+reference's slices and sectors; :func:`aha_shares` the share of a territory's scar in each
+AHA segment, on the twin (its own segments) and on the reference (the segments of the
+reference's voxels through :func:`~mi_lib.bridge.mapping.reference_to_twin`);
+:func:`check_table` puts them side by side per territory with stated tolerances
+(``bridge_checks.csv``).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..population.reference import infarct_descriptors
+from ..twin.coordinates import aha_segments
+from ..twin.scenarios import SCAR
+from .mapping import reference_to_twin
+
+#: descriptors compared, with the tolerance of the difference of medians (same units)
+DESCRIPTOR_TOLERANCES = {"size": 0.05, "transmural_extent": 0.15,
+                         "circumferential_extent": 0.10}
+#: AHA segments of each coronary territory (the AHA's standard assignment, Cerqueira et
+#: al. 2002): LAD anterior, anteroseptal and apical; LCX lateral; RCA inferior, inferoseptal
+TERRITORY_SEGMENTS = {"LAD": (1, 2, 7, 8, 13, 14, 17), "LCX": (5, 6, 11, 12, 16),
+                      "RCA": (3, 4, 9, 10, 15)}
+#: the least share of a territory's scar in its own segments for the check to pass
+SEGMENT_SHARE_MIN = 0.6
+
+
+def twin_descriptors(tissue, coords, lv, n_slices: int) -> dict:
+    """Descriptors of every infarct of one twin: ``{name: (k,) array}``.
+
+    Parameters
+    ----------
+    tissue : (k, m) int array
+        Labels per node (scar is 2; the border zone is not infarct, as in LGE's core).
+    coords : (m, 4) float array
+        The twin's ``tm, ab, rt, tv``.
+    lv : (m,) bool array
+        Its LV region.
+    n_slices : int
+        Slices of the reference (the long axis ``l = 1 - ab`` is cut into as many).
+    """
+    lv = np.asarray(lv, bool)
+    ab, rt = coords[lv, 1], coords[lv, 2]
+    slices = np.minimum(((1.0 - ab) * n_slices).astype(int), n_slices - 1)
+    c = np.mod(1.0 - rt, 1.0)
+    out = {k: [] for k in DESCRIPTOR_TOLERANCES}
+    for labels in np.asarray(tissue):
+        d = infarct_descriptors(slices, c, (labels[lv] == SCAR).astype(float))
+        for k in out:
+            out[k].append(d[k])
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def reference_segments(population) -> np.ndarray:
+    """AHA segment of every voxel of the reference grid (0 off the myocardium), through
+    the map to the twin's coordinates (``population.nc``'s coordinates)."""
+    myo = np.asarray(population["myocardium"].values, bool)
+    c = np.asarray(population["circumferential"].values)[myo]
+    l = np.asarray(population["longitudinal"].values)[myo]  # noqa: E741
+    _, ab, rt = reference_to_twin(np.zeros_like(c), c, np.clip(l, 0, 1))
+    seg = np.zeros(myo.shape, np.int8)
+    seg[myo] = aha_segments(SimpleNamespace(ab=ab, rt=rt, lv=np.ones(len(ab), bool)))
+    return seg
+
+
+def aha_shares(masses, segments) -> np.ndarray:
+    """Share of the infarcted mass in each AHA segment: ``(18,)``, index 1..17 (0 unused).
+
+    ``masses`` (k, n) are infarct values per sample (voxel or node) of k infarcts,
+    ``segments`` (n,) their segments; the infarcts' masses are pooled."""
+    w = np.asarray(masses, float).sum(axis=0)
+    out = np.bincount(np.asarray(segments, int), weights=w, minlength=18)[:18]
+    out[0] = 0.0
+    total = out.sum()
+    return out / total if total > 0 else out
+
+
+def population_summary(population) -> dict:
+    """Per territory of the LGE population (``population.nc``): the descriptors of its
+    subjects (``reference_*``, before alignment) and its AHA shares on the reference.
+    Returns ``{territory: {"descriptors": {name: array}, "shares": (18,)}}``."""
+    seg = reference_segments(population)
+    myo = seg > 0
+    territory = np.asarray(population["territory"].values).astype(str)
+    native = np.asarray(population["infarct_native"].values)
+    out = {}
+    for t in sorted(set(territory)):
+        rows = territory == t
+        out[t] = {"descriptors": {k: np.asarray(population[f"reference_{k}"].values)[rows]
+                                  for k in DESCRIPTOR_TOLERANCES},
+                  "shares": aha_shares(native[rows][:, myo], seg[myo])}
+    return out
+
+
+def bridge_summary(product, n_slices: int) -> dict:
+    """Per territory of a ``mi_population.zarr``: the carried infarcts' descriptors
+    (:func:`twin_descriptors` on ``n_slices``, the reference's) and AHA shares (the twin's
+    own segments), as :func:`population_summary`."""
+    territory = np.asarray(product["territory"].values).astype(str)
+    per = {t: {"descriptors": {k: [] for k in DESCRIPTOR_TOLERANCES}, "mass": np.zeros(18)}
+           for t in sorted(set(territory.ravel()))}
+    for i in range(product.sizes["subject"]):
+        n = int(product["n_nodes"].values[i])
+        coords = np.asarray(product["coords"].values[i, :n])
+        aha = np.asarray(product["aha"].values[i, :n]).astype(int)
+        tissue = np.asarray(product["tissue"].values[i, :, :n])
+        d = twin_descriptors(tissue, coords, aha > 0, n_slices)
+        for t, entry in per.items():
+            rows = territory[i] == t
+            for k in entry["descriptors"]:
+                entry["descriptors"][k].extend(d[k][rows])
+            scar = (tissue[rows] == SCAR).astype(float)
+            entry["mass"] += np.bincount(aha, weights=scar.sum(axis=0), minlength=18)[:18]
+    out = {}
+    for t, entry in per.items():
+        mass = entry["mass"]
+        mass[0] = 0.0
+        out[t] = {"descriptors": {k: np.asarray(v) for k, v in entry["descriptors"].items()},
+                  "shares": mass / mass.sum() if mass.sum() > 0 else mass}
+    return out
+
+
+def check_table(lge: dict, carried: dict):
+    """The checks as a table (``bridge_checks.csv``): per territory, each descriptor's
+    median in the LGE population and in the carried infarcts, their difference, the
+    tolerance (:data:`DESCRIPTOR_TOLERANCES`) and whether it holds; then the share of the
+    territory's scar in its own segments (:data:`TERRITORY_SEGMENTS`) on both sides,
+    which must reach :data:`SEGMENT_SHARE_MIN` on the twin."""
+    import pandas as pd
+
+    rows = []
+    for t in sorted(set(lge) & set(carried)):
+        for k, tol in DESCRIPTOR_TOLERANCES.items():
+            a = float(np.median(lge[t]["descriptors"][k]))
+            b = float(np.median(carried[t]["descriptors"][k])) \
+                if len(carried[t]["descriptors"][k]) else np.nan
+            rows.append({"territory": t, "check": f"median {k}", "lge": a, "carried": b,
+                         "difference": b - a, "tolerance": tol,
+                         "holds": bool(abs(b - a) <= tol)})
+        if t in TERRITORY_SEGMENTS:
+            segs = list(TERRITORY_SEGMENTS[t])
+            a = float(lge[t]["shares"][segs].sum())
+            b = float(carried[t]["shares"][segs].sum())
+            rows.append({"territory": t, "check": "scar share in its AHA segments",
+                         "lge": a, "carried": b, "difference": b - a,
+                         "tolerance": SEGMENT_SHARE_MIN, "holds": bool(b >= SEGMENT_SHARE_MIN)})
+    return pd.DataFrame(rows)
+
+
+def share_table(lge: dict, carried: dict):
+    """Share of each territory's scar per AHA segment (rows: territory and side; columns
+    1..17)."""
+    import pandas as pd
+
+    data = {}
+    for t in sorted(set(lge) & set(carried)):
+        data[(t, "LGE (reference)")] = lge[t]["shares"][1:]
+        data[(t, "carried (twin)")] = carried[t]["shares"][1:]
+    return pd.DataFrame(data, index=range(1, 18)).T
