@@ -6,10 +6,18 @@
 :mod:`~mi_lib.bridge.draw`     infarcts drawn from a personalised population model
                                (notebook 03's product), with their (r, c, l)
 :mod:`~mi_lib.bridge.infarcts` those infarcts in their coronary territories on a twin's LV
+:mod:`~mi_lib.bridge.campaign` subjects x infarcts through the forward model on Dask:
+                               ``mi_population.zarr``
+:mod:`~mi_lib.bridge.products` notebook 08's inputs (the personalised model, built on
+                               demand) and product
+:mod:`~mi_lib.bridge.checks`   the carried infarcts against the LGE population
+:mod:`~mi_lib.bridge.study`    the 2 x 2 generalisation study
+:mod:`~mi_lib.bridge.views`    notebook 08's figures
 """
 
+from .campaign import BridgeSettings, run_population_campaign
 from .draw import draw_infarcts, personalised_model, reference_voxels
-from .infarcts import BZ_WIDTH, territory_shares, twin_infarcts
+from .infarcts import BZ_WIDTH, carry_draws, population_draws, territory_shares, twin_infarcts
 from .mapping import (
     border_zone,
     carry,
@@ -21,7 +29,7 @@ from .mapping import (
     unrotate,
 )
 
-__all__ = ["BZ_WIDTH", "border_zone", "carry", "coordinate_points", "draw_infarcts",
-           "personalised_model", "reference_to_twin", "reference_voxels", "shell",
+__all__ = ["BZ_WIDTH", "BridgeSettings", "border_zone", "carry", "carry_draws", "coordinate_points", "draw_infarcts",
+           "personalised_model", "population_draws", "reference_to_twin", "reference_voxels", "shell",
            "territory_shares", "territory_shifts", "twin_infarcts", "twin_to_reference",
-           "unrotate"]
+           "run_population_campaign", "unrotate"]

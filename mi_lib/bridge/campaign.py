@@ -53,6 +53,7 @@ class BridgeSettings:
             raise ValueError(f"cv_scale = {self.cv_scale}: factors must lie in (0, 1]")
 
     def to_dict(self) -> dict:
+        """Plain data, for the campaign's ``settings.json`` and the product's attributes."""
         return json.loads(json.dumps(asdict(self)))
 
 

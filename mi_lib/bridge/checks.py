@@ -28,6 +28,8 @@ DESCRIPTOR_TOLERANCES = {"size": 0.05, "transmural_extent": 0.15,
 #: al. 2002): LAD anterior, anteroseptal and apical; LCX lateral; RCA inferior, inferoseptal
 TERRITORY_SEGMENTS = {"LAD": (1, 2, 7, 8, 13, 14, 17), "LCX": (5, 6, 11, 12, 16),
                       "RCA": (3, 4, 9, 10, 15)}
+#: an infarct "is in" a segment when its scar covers this fraction of the segment's nodes
+SEGMENT_COVERAGE = 0.10
 #: the least share of a territory's scar in its own segments for the check to pass
 SEGMENT_SHARE_MIN = 0.6
 
@@ -102,15 +104,18 @@ def population_summary(population) -> dict:
 def bridge_summary(product, n_slices: int) -> dict:
     """Per territory of a ``mi_population.zarr``: the carried infarcts' descriptors
     (:func:`twin_descriptors` on ``n_slices``, the reference's) and AHA shares (the twin's
-    own segments), as :func:`population_summary`."""
+    own segments), as :func:`population_summary`, and ``frequency`` (18,): the fraction of
+    the territory's infarcts whose scar covers at least :data:`SEGMENT_COVERAGE` of a
+    segment's nodes."""
     territory = np.asarray(product["territory"].values).astype(str)
-    per = {t: {"descriptors": {k: [] for k in DESCRIPTOR_TOLERANCES}, "mass": np.zeros(18)}
-           for t in sorted(set(territory.ravel()))}
+    per = {t: {"descriptors": {k: [] for k in DESCRIPTOR_TOLERANCES}, "mass": np.zeros(18),
+               "hits": np.zeros(18), "n": 0} for t in sorted(set(territory.ravel()))}
     for i in range(product.sizes["subject"]):
-        n = int(product["n_nodes"].values[i])
-        coords = np.asarray(product["coords"].values[i, :n])
-        aha = np.asarray(product["aha"].values[i, :n]).astype(int)
-        tissue = np.asarray(product["tissue"].values[i, :, :n])
+        one = product.isel(subject=i)
+        n = int(one["n_nodes"].values)
+        coords = np.asarray(one["coords"].values[:n])
+        aha = np.asarray(one["aha"].values[:n]).astype(int)
+        tissue = np.asarray(one["tissue"].values[:, :n])
         d = twin_descriptors(tissue, coords, aha > 0, n_slices)
         for t, entry in per.items():
             rows = territory[i] == t
@@ -118,12 +123,20 @@ def bridge_summary(product, n_slices: int) -> dict:
                 entry["descriptors"][k].extend(d[k][rows])
             scar = (tissue[rows] == SCAR).astype(float)
             entry["mass"] += np.bincount(aha, weights=scar.sum(axis=0), minlength=18)[:18]
+            nodes = np.maximum(np.bincount(aha, minlength=18)[:18], 1)
+            for row in scar:
+                cover = np.bincount(aha, weights=row, minlength=18)[:18] / nodes
+                entry["hits"] += cover >= SEGMENT_COVERAGE
+            entry["n"] += int(rows.sum())
     out = {}
     for t, entry in per.items():
         mass = entry["mass"]
         mass[0] = 0.0
+        hits = entry["hits"]
+        hits[0] = 0.0
         out[t] = {"descriptors": {k: np.asarray(v) for k, v in entry["descriptors"].items()},
-                  "shares": mass / mass.sum() if mass.sum() > 0 else mass}
+                  "shares": mass / mass.sum() if mass.sum() > 0 else mass,
+                  "frequency": hits / max(entry["n"], 1)}
     return out
 
 

@@ -57,6 +57,10 @@ def personalization(paths: RunPaths, profile: str, personalization_path: str | P
 
     if personalization_path:
         ds = pp.open_personalization(personalization_path)
+        if int(ds.attrs["dims"]) != 3:
+            raise ValueError(f"{personalization_path}: a {ds.attrs['dims']}D personalization; "
+                             "the bridge draws whole infarcts on the LV and needs a 3D fit "
+                             "(notebook 03 with dims = 3)")
         return ds, f"{Path(personalization_path).name} ({ds.attrs['model']})"
     fits = {m: pp.personalization(paths, profile, m, DEFAULT_DIVERGENCE, DEFAULT_DIMS,
                                   population_path=population_path or None, progress=progress)
