@@ -93,8 +93,9 @@ def _preprocessing_cohort(runs: int) -> dict:
 
 def _standard_population():
     """The standard-profile population (built once under ``data/derived/bench``)."""
+    from mi_lib.population.products import population
+
     from .config import RunPaths
-    from .products import population
 
     return population(RunPaths("bench"), "standard", progress=False)
 
@@ -290,6 +291,43 @@ def _standard_simulations():
     paths = RunPaths("bench-standard")
     products.simulations(paths, "standard", progress=False)
     return paths.product("simulations.zarr")
+
+
+@benchmark("bridge.campaign")
+def _bridge_campaign(runs: int) -> dict:
+    """Notebook 08's campaign from scratch, in seconds per 1000 simulations: the first 4
+    subjects of the standard cohort x the standard profile's population-model infarcts per
+    subject (drawn from the standard population's 3D MMD elliptical fit, carried, border
+    zone, both readings of the scar) on a local Dask cluster of 2 single-threaded workers,
+    the per-subject model building and the zarr product included. The population and the
+    fit are built first under ``data/derived/bench`` (not timed). At most 2 runs."""
+    from mi_lib.bridge.campaign import model_record, run_population_campaign
+    from mi_lib.bridge.products import bridge_settings
+    from mi_lib.population import products as pp
+    from mi_lib.twin.virtual_cohort import simulation_settings
+
+    from .config import RunPaths
+
+    paths = RunPaths("bench")
+    pop = _standard_population()
+    fit = pp.personalization(paths, "standard", "elliptical", "mmd", 3, progress=False)
+    record = model_record(fit, pop)
+    bridge = bridge_settings("standard")
+    campaign = simulation_settings(paths, "standard")
+    specs = campaign.specs()[:4]
+    n = len(specs) * bridge.n_infarcts
+    times = []
+    for _ in range(max(1, min(runs, 2))):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            run_population_campaign(specs, Path(tmp) / "mi_population.zarr", record, bridge,
+                                    model_options=campaign.model_options, seed=campaign.seed,
+                                    n_workers=2, progress=False)
+            times.append((time.perf_counter() - start) / n * 1000.0)
+    return {"times": times, "unit": "s per 1000 simulations",
+            "settings": {"subjects": len(specs), "infarcts_per_subject": bridge.n_infarcts,
+                         "simulations": n, "model": "elliptical, 3D MMD (standard)",
+                         "workers": 2, "threads_per_worker": 1}}
 
 
 @benchmark("training.standard")
