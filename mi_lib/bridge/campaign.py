@@ -23,7 +23,15 @@ import numpy as np
 
 from ..core.names import MI_POPULATION
 from ..twin.scenarios import CV_DEFAULT
-from .infarcts import BZ_WIDTH, carry_draws, population_draws, territory_shares
+from .infarcts import (
+    BZ_WIDTH,
+    CONDITIONING,
+    POOL,
+    carry_draws,
+    lge_descriptors,
+    population_draws,
+    territory_shares,
+)
 from .mapping import territory_shifts
 
 
@@ -35,7 +43,9 @@ class BridgeSettings:
     from ``[seed, i]``); ``bz_width`` the border zone's width
     (:data:`~mi_lib.bridge.infarcts.BZ_WIDTH`); ``cv_scale`` the (scar, border zone)
     velocity factors (the scenarios' 10 % and 50 %); ``shares`` territory -> probability
-    (empty: the population's).
+    (empty: the population's); ``condition``: each territory's infarcts drawn from the model
+    conditioned on that territory's LGE descriptors, resampling ``pool`` draws per infarct
+    (:func:`~mi_lib.bridge.infarcts.population_draws`), else territories given at random.
     """
 
     n_infarcts: int
@@ -43,12 +53,16 @@ class BridgeSettings:
     bz_width: float = BZ_WIDTH
     cv_scale: tuple[float, float] = CV_DEFAULT
     shares: dict = field(default_factory=dict)
+    condition: bool = True
+    pool: int = POOL
 
     def __post_init__(self):
         if not isinstance(self.n_infarcts, int) or self.n_infarcts < 1:
             raise ValueError(f"n_infarcts = {self.n_infarcts!r}: must be a positive integer")
         if not 0 <= self.bz_width < 0.5:
             raise ValueError(f"bz_width = {self.bz_width}: must lie in [0, 0.5)")
+        if not isinstance(self.pool, int) or self.pool < 1:
+            raise ValueError(f"pool = {self.pool!r}: must be a positive integer")
         if not all(0 < v <= 1 for v in self.cv_scale):
             raise ValueError(f"cv_scale = {self.cv_scale}: factors must lie in (0, 1]")
 
@@ -65,13 +79,17 @@ def infarct_names(n: int) -> list[str]:
 def model_record(personalization, population) -> dict:
     """The few numbers that redraw a personalised model's infarcts in their territories
     (plain data: it travels to the workers and is stored in the settings): the model's
-    attributes, its final parameters, the territories' shifts and shares."""
+    attributes, its final parameters, the territories' shifts and shares, and their LGE
+    infarcts' descriptors (the conditioning's target)."""
     attrs = {k: v for k, v in personalization.attrs.items()
              if k == "model" or k.startswith("domain_")}
     attrs = json.loads(json.dumps(attrs, default=lambda x: np.asarray(x).tolist()))
     return {"attrs": attrs,
             "final_physical": np.asarray(personalization["final_physical"].values).tolist(),
-            "shifts": territory_shifts(population), "shares": territory_shares(population)}
+            "shifts": territory_shifts(population), "shares": territory_shares(population),
+            "lge": ({t: {k: v.tolist() for k, v in d.items()}
+                     for t, d in lge_descriptors(population).items()}
+                    if all(f"aligned_{k}" in population for k in CONDITIONING) else {})}
 
 
 def _model_dataset(record: dict):
@@ -82,12 +100,23 @@ def _model_dataset(record: dict):
     return ds
 
 
+def _check_record(record: dict, settings: BridgeSettings) -> None:
+    if settings.condition and not record.get("lge"):
+        raise ValueError("the model record has no LGE descriptors (the population had no "
+                         f"aligned_{', aligned_'.join(CONDITIONING)}): the territories' "
+                         "draws are conditioned on them; give notebook 01's population.nc, "
+                         "or BridgeSettings(condition=False)")
+
+
 def subject_draws(record: dict, settings: BridgeSettings, index: int) -> dict:
     """The infarcts of subject number ``index`` (:func:`population_draws`, seeded by
     ``[settings.seed, index]``) and that seed."""
+    _check_record(record, settings)
     seed = int(np.random.default_rng([settings.seed, int(index)]).integers(2**31))
     draws = population_draws(_model_dataset(record), record["shifts"],
-                             settings.shares or record["shares"], settings.n_infarcts, seed)
+                             settings.shares or record["shares"], settings.n_infarcts, seed,
+                             lge=record["lge"] if settings.condition else None,
+                             pool=settings.pool)
     return {**draws, "draw_seed": seed}
 
 
@@ -164,6 +193,7 @@ def run_population_campaign(specs, out_path, record: dict, settings: BridgeSetti
     from ..twin.virtual_cohort import _exclusive, assemble, canonical_options
 
     out_path = Path(out_path)
+    _check_record(record, settings)
     parts_dir = out_path.with_name(out_path.stem + "_parts")
     parts_dir.mkdir(parents=True, exist_ok=True)
     options = canonical_options(model_options)
@@ -198,7 +228,8 @@ def run_population_campaign(specs, out_path, record: dict, settings: BridgeSetti
                 ("size", np.float64, {"long_name": "infarcted fraction of the model's domain "
                                       "on the reference", "units": "1"}),
                 ("draw", np.int64, {"long_name": "index of the draw in the subject's seeded "
-                                    "sequence (draw_seed)"}),
+                                    "sequence (draw_seed; pool x n_infarcts draws when "
+                                    "conditioned)"}),
                 ("draw_seed", np.int64, {"long_name": "seed of the subject's draws"})):
             values = np.array([[parts[(s.name, n)][var][()] for n in names] for s in specs],
                               dtype=dtype)

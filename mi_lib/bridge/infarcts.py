@@ -1,7 +1,9 @@
 """Population-model infarcts on a twin's LV: drawn, placed in a coronary territory, carried.
 
 Each infarct is drawn from the personalised model (:mod:`~mi_lib.bridge.draw`) in the
-aligned (LAD) frame of notebook 01, given a territory with the real cohort's shares,
+aligned (LAD) frame of notebook 01, given a territory with the real cohort's shares
+(and, conditioned, chosen among the model's draws to match that territory's LGE infarcts:
+:func:`territory_weights`; ``docs/bridge/campaign.md``),
 put back where that territory's infarcts lie (:func:`~mi_lib.bridge.mapping.unrotate`
 with the territory's shift from ``population.nc``), and carried onto the twin's LV region
 (:func:`~mi_lib.bridge.mapping.carry`); a border zone of one width is grown round the scar
@@ -15,6 +17,13 @@ import numpy as np
 from .draw import draw_infarcts, reference_voxels
 from .mapping import carry, coordinate_points, shell, territory_shifts, twin_to_reference, unrotate
 
+#: the descriptors the territories' draws are conditioned on (:func:`territory_weights`)
+CONDITIONING = ("size", "transmural_extent", "circumferential_extent")
+#: model draws per infarct that the conditioning resamples from
+POOL = 8
+#: kernel bandwidth of the conditioning, in units of the territory's spread
+BANDWIDTH = 0.5
+
 #: the border zone's width in the wall metric of :func:`~mi_lib.bridge.mapping.coordinate_points`
 #: (the circumference is 1: 0.03 is about 6 mm on an LV of 20 cm circumference)
 BZ_WIDTH = 0.03
@@ -27,8 +36,8 @@ def territory_shares(population) -> dict:
     return {str(n): float(c) / len(t) for n, c in zip(names, counts, strict=True)}
 
 
-def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: int = 0
-                     ) -> dict:
+def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: int = 0,
+                     lge: dict | None = None, pool: int = POOL) -> dict:
     """``n`` infarcts of the personalised model on the reference, each given a territory.
 
     Parameters
@@ -43,6 +52,15 @@ def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: 
         Infarcts.
     seed : int
         Seeds the territories and the model's draws.
+    lge : dict, optional
+        Territory -> ``{descriptor: values}`` of the LGE population's infarcts
+        (:func:`lge_descriptors`). Given, each territory's infarcts are drawn from the
+        model conditioned on that territory (:func:`territory_weights`: ``pool`` x ``n``
+        draws, resampled without replacement with weights that turn the model's
+        distribution of :data:`CONDITIONING` into the territory's); None: every draw is
+        given a territory at random.
+    pool : int
+        Draws of the model per infarct to resample from, with ``lge``.
 
     Returns
     -------
@@ -50,7 +68,8 @@ def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: 
         ``reference (n, n_voxels)`` bool (the draws in the aligned frame), ``territory
         (n,)`` str, ``shift (n,)`` float (the territory's alignment shift, turns), ``size
         (n,)`` (infarcted fraction of the model's domain), ``draw (n,)`` int (the draw's
-        index in the seeded sequence), and the voxels' ``r, c, l`` (aligned frame).
+        index in the seeded sequence of ``pool x n`` draws with ``lge``, else of ``n``),
+        and the voxels' ``r, c, l`` (aligned frame).
     """
     unknown = set(shares) - set(shifts)
     if unknown:
@@ -59,11 +78,76 @@ def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: 
     names = sorted(shares)
     p = np.asarray([shares[k] for k in names], float)
     territory = np.asarray(names)[rng.choice(len(names), size=int(n), p=p / p.sum())]
-    vox, domain = draw_infarcts(personalization, int(n), seed=int(rng.integers(2**31)))
+    m = int(n) * (int(pool) if lge else 1)
+    vox, domain = draw_infarcts(personalization, m, seed=int(rng.integers(2**31)))
     r, c, l = reference_voxels(domain)  # noqa: E741
+    draw = np.arange(int(n))
+    if lge:
+        missing = sorted(set(territory) - set(lge))
+        if missing:
+            raise ValueError(f"territories {missing} have no LGE descriptors to condition on")
+        features = pool_descriptors(vox, domain)
+        draw = np.zeros(int(n), int)
+        free = np.ones(m, bool)
+        for t in names:
+            rows = np.flatnonzero(territory == t)
+            if not len(rows):
+                continue
+            w = territory_weights(features, lge[t]) * free
+            pick = rng.choice(m, size=len(rows), replace=False, p=w / w.sum())
+            draw[rows] = pick
+            free[pick] = False
+        vox = vox[draw]
     return {"reference": vox, "territory": territory,
             "shift": np.asarray([shifts[t] for t in territory], float),
-            "size": vox.mean(axis=1), "draw": np.arange(int(n)), "r": r, "c": c, "l": l}
+            "size": vox.mean(axis=1), "draw": draw, "r": r, "c": c, "l": l}
+
+
+def pool_descriptors(vox, domain) -> np.ndarray:
+    """:data:`CONDITIONING` descriptors ``(k, 3)`` of drawn infarcts (voxels of the
+    domain), as notebook 01 computes them on the reference
+    (:func:`~mi_lib.population.reference.infarct_descriptors`)."""
+    from ..population.reference import infarct_descriptors
+
+    k = np.broadcast_to(np.arange(len(domain.slices))[:, None, None], domain.mask.shape)
+    k = k[domain.mask]
+    c = np.asarray(domain.reference.circumferential[domain.slices][domain.mask])
+    out = np.empty((len(vox), len(CONDITIONING)))
+    for j, v in enumerate(np.asarray(vox)):
+        d = infarct_descriptors(k, c, v.astype(float))
+        out[j] = [d[name] for name in CONDITIONING]
+    return out
+
+
+def lge_descriptors(population) -> dict:
+    """Territory -> ``{descriptor: (k,) array}`` of :data:`CONDITIONING` for the LGE
+    infarcts of a ``population.nc`` dataset (``aligned_*``, on the reference)."""
+    missing = [f"aligned_{k}" for k in CONDITIONING if f"aligned_{k}" not in population]
+    if missing:
+        raise ValueError(f"the population has no {', '.join(missing)}: the territories' "
+                         "draws are conditioned on them; give notebook 01's population.nc, "
+                         "or BridgeSettings(condition=False)")
+    t = np.asarray(population["territory"].values).astype(str)
+    return {str(name): {k: np.asarray(population[f"aligned_{k}"].values, float)[t == name]
+                        for k in CONDITIONING} for name in sorted(set(t))}
+
+
+def territory_weights(features, lge: dict, bandwidth: float = BANDWIDTH) -> np.ndarray:
+    """Importance weights ``(k,)`` that resample model draws with descriptors
+    ``features (k, 3)`` towards a territory's LGE descriptors ``lge``: the ratio of two
+    Gaussian kernel densities at each draw, the territory's over the draws' own, in units
+    of the territory's spread (standard deviation per descriptor, floored at 0.02) with
+    ``bandwidth``. A territory of one infarct weighs draws by their distance to it."""
+    y = np.column_stack([np.asarray(lge[name], float) for name in CONDITIONING])
+    x = np.asarray(features, float)
+    scale = np.maximum(y.std(axis=0) if len(y) > 1 else np.zeros(y.shape[1]), 0.02)
+
+    def density(a, b):
+        d2 = (((a[:, None, :] - b[None, :, :]) / scale) ** 2).sum(axis=2)
+        return np.exp(-0.5 * d2 / bandwidth**2).mean(axis=1)
+
+    w = density(x, y) / np.maximum(density(x, x), 1e-300)
+    return np.maximum(w, 1e-12 * w.max()) if w.max() > 0 else np.ones(len(x))
 
 
 def carry_draws(draws: dict, tm, ab, rt, lv, rows=None, bz_width: float = BZ_WIDTH
@@ -121,5 +205,5 @@ def twin_infarcts(personalization, population, tm, ab, rt, lv, n: int, seed: int
         ``labels (n, m)`` int8 and the entries of :func:`population_draws`.
     """
     draws = population_draws(personalization, territory_shifts(population),
-                             shares or territory_shares(population), n, seed)
+                             shares or territory_shares(population), n, seed)  # unconditioned
     return {**draws, "labels": carry_draws(draws, tm, ab, rt, lv, bz_width=bz_width)}

@@ -25,8 +25,14 @@ HEART = project_root() / "data" / "raw" / "anatomy" / "kit_geo1"
 def _population():
     t = ["LAD"] * 9 + ["LCX"] * 3 + ["RCA"] * 12
     rot = {"LAD": 0.0, "LCX": -0.2, "RCA": 0.35}
+    rng = np.random.default_rng(0)
+    n = len(t)
     return xr.Dataset({"territory": (("subject",), t),
-                       "rotation": (("subject",), [rot[x] for x in t])})
+                       "rotation": (("subject",), [rot[x] for x in t]),
+                       "aligned_size": (("subject",), rng.uniform(0.05, 0.3, n)),
+                       "aligned_transmural_extent": (("subject",), rng.uniform(0.3, 1, n)),
+                       "aligned_circumferential_extent": (("subject",),
+                                                          rng.uniform(0.1, 0.6, n))})
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +60,8 @@ def test_the_product_has_the_simulations_layout_with_an_infarct_dimension(campai
     for var in ("territory", "size", "draw", "draw_seed"):
         assert ds[var].dims == ("subject", "infarct")
     assert set(ds.territory.values.ravel().astype(str)) <= {"LAD", "LCX", "RCA"}
-    assert list(ds.draw.values[0]) == [0, 1, 2]
+    draw = ds.draw.values[0]                       # conditioned: picks from pool x n draws
+    assert len(set(draw)) == 3 and np.all((draw >= 0) & (draw < settings.pool * 3))
     assert np.all((ds["size"].values > 0) & (ds["size"].values < 1))
     n = int(ds.n_nodes.values[0])
     tissue = ds.tissue.values[0, :, :n]
@@ -97,9 +104,24 @@ def test_a_rerun_resumes_and_other_settings_are_refused(campaign):
 
 def test_settings_are_validated():
     for bad in ({"n_infarcts": 0}, {"n_infarcts": 2, "bz_width": -0.1},
-                {"n_infarcts": 2, "cv_scale": (0.0, 0.5)}):
+                {"n_infarcts": 2, "cv_scale": (0.0, 0.5)}, {"n_infarcts": 2, "pool": 0}):
         with pytest.raises(ValueError):
             BridgeSettings(**bad)
+
+
+def test_a_population_without_descriptors_is_refused_when_conditioning(fitted, tmp_path):
+    """A population with territories but no aligned descriptors cannot condition the
+    draws: the campaign stops before it starts, naming the variables and the way out."""
+    bare = _population()[["territory", "rotation"]]
+    record = model_record(fitted[0], bare)
+    assert record["lge"] == {}
+    with pytest.raises(ValueError, match="aligned_size.*condition=False"):
+        run_population_campaign(cohort_specs([HEART], 1, seed=0), tmp_path / "m.zarr",
+                                record, BridgeSettings(n_infarcts=2),
+                                scheduler_address="synchronous", progress=False)
+    assert not (tmp_path / "m_parts").exists()
+    free = subject_draws(record, BridgeSettings(n_infarcts=4, condition=False), 0)
+    assert list(free["draw"]) == [0, 1, 2, 3]
 
 
 def test_the_closest_model_is_notebook_04s_else_the_lower_divergence():

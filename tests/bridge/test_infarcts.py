@@ -5,7 +5,16 @@ import pytest
 import xarray as xr
 
 from mi_lib.bridge import mapping
-from mi_lib.bridge.infarcts import territory_shares, twin_infarcts
+from mi_lib.bridge.draw import draw_infarcts
+from mi_lib.bridge.infarcts import (
+    CONDITIONING,
+    pool_descriptors,
+    population_draws,
+    territory_shares,
+    territory_weights,
+    twin_infarcts,
+)
+from mi_lib.population.reference import infarct_descriptors
 
 
 def _population(shift_rca=0.35, shift_lcx=-0.2):
@@ -65,3 +74,58 @@ def test_the_border_zone_surrounds_the_scar_and_only_it(fitted):
     assert not (none["labels"] == 1).any()
     with pytest.raises(ValueError, match="shift"):
         twin_infarcts(ds, _population(), tm, ab, rt, lv, n=3, shares={"XYZ": 1.0})
+
+
+def test_territory_weights_turn_the_pool_into_the_territory():
+    """Weighted by them, a broad pool has a narrow target's mean and spread (the kernel
+    widens the target by sqrt(1 + 0.5^2) = 1.118)."""
+    rng = np.random.default_rng(0)
+    pool = rng.random((20000, 3))
+    target = rng.normal([0.3, 0.6, 0.45], [0.05, 0.08, 0.1], size=(200, 3))
+    lge = {name: target[:, j] for j, name in enumerate(CONDITIONING)}
+    w = territory_weights(pool, lge)
+    assert w.shape == (20000,) and np.all(w > 0)
+    w = w / w.sum()
+    mean = w @ pool
+    std = np.sqrt(w @ (pool - mean) ** 2)
+    assert np.allclose(mean, target.mean(axis=0), atol=0.01)
+    assert np.allclose(std / target.std(axis=0), np.sqrt(1.25), atol=0.06)
+    # a target equal to the pool's own distribution weighs every draw about the same
+    flat = territory_weights(pool, {n: pool[:3000, j] for j, n in enumerate(CONDITIONING)})
+    assert np.percentile(flat, 90) / np.percentile(flat, 10) < 2.0
+
+
+def test_pool_descriptors_are_notebook_01s_descriptors(fitted):
+    ds, _ = fitted
+    vox, domain = draw_infarcts(ds, 4, seed=2)
+    got = pool_descriptors(vox, domain)
+    k = np.broadcast_to(np.arange(len(domain.slices))[:, None, None], domain.mask.shape)
+    c = np.asarray(domain.reference.circumferential[domain.slices][domain.mask])
+    for row, v in zip(got, vox, strict=True):
+        d = infarct_descriptors(k[domain.mask], c, v.astype(float))
+        assert np.allclose(row, [d[n] for n in CONDITIONING])
+    assert np.allclose(got[:, 0], vox.mean(axis=1))     # size: the infarcted fraction
+
+
+def test_conditioned_draws_take_each_territory_s_infarcts(fitted):
+    """A territory of large LGE infarcts gets the model's large draws, one of small
+    infarcts its small draws; each draw is used once, and the draws are seeded."""
+    ds, _ = fitted
+    vox, domain = draw_infarcts(ds, 400, seed=9)
+    f = pool_descriptors(vox, domain)
+    order = np.argsort(f[:, 0])
+    lge = {"LAD": {n: f[order[-40:], j] for j, n in enumerate(CONDITIONING)},
+           "RCA": {n: f[order[:40], j] for j, n in enumerate(CONDITIONING)}}
+    shifts, shares = {"LAD": 0.0, "RCA": 0.35}, {"LAD": 0.5, "RCA": 0.5}
+    out = population_draws(ds, shifts, shares, 30, seed=5, lge=lge, pool=8)
+    free = population_draws(ds, shifts, shares, 30, seed=5)
+    lad, rca = out["territory"] == "LAD", out["territory"] == "RCA"
+    assert lad.sum() >= 5 and rca.sum() >= 5
+    assert np.median(out["size"][lad]) > np.median(out["size"][rca])
+    assert np.median(out["size"][lad]) > np.median(free["size"])
+    assert np.median(out["size"][rca]) < np.median(free["size"])
+    assert len(set(out["draw"])) == 30 and out["draw"].max() < 8 * 30
+    again = population_draws(ds, shifts, shares, 30, seed=5, lge=lge, pool=8)
+    assert np.array_equal(again["reference"], out["reference"])
+    with pytest.raises(ValueError, match="LGE descriptors"):
+        population_draws(ds, {**shifts, "LCX": 0.1}, {"LCX": 1.0}, 3, lge=lge)
