@@ -107,14 +107,75 @@ def electrode_positions_body() -> dict[str, np.ndarray]:
     return {k: pos[k] for k in ELECTRODES}
 
 
+def _ellipse_arc(a: float, b: float, t0: float, t1: float) -> float:
+    """Signed arc length of the ellipse (a cos t, b sin t) from t0 to t1."""
+    from scipy.integrate import quad
+
+    return quad(lambda t: np.hypot(a * np.sin(t), b * np.cos(t)), t0, t1)[0]
+
+
+def displace_on_torso(body: dict, distance_mm: float, rng, names=None
+                      ) -> dict[str, np.ndarray]:
+    """Electrodes ``body`` (body frame, on the torso's elliptic cylinder) each moved by
+    ``distance_mm`` along the torso surface in a random direction, as a misplaced
+    electrode is.
+
+    The cylinder is developable: unrolled, a point is (arc length round the ellipse,
+    height), and a move of ``d`` at angle ``phi`` is ``(d cos phi, d sin phi)`` there, so
+    the distance along the surface is ``d`` exactly. ``phi`` is uniform; ``names`` are the
+    electrodes moved (default: V1-V6, the chest electrodes; the limb electrodes are
+    taken as well placed).
+
+    Parameters
+    ----------
+    body : dict
+        Electrode name -> (3,) position, mm (:func:`electrode_positions_body`).
+    distance_mm : float
+        How far each electrode moves along the surface, mm (>= 0).
+    rng : numpy.random.Generator or int
+        The directions.
+    names : sequence of str, optional
+
+    Returns
+    -------
+    dict
+        The moved positions (the others unchanged).
+    """
+    if not distance_mm >= 0:
+        raise ValueError(f"distance_mm = {distance_mm}: must be >= 0")
+    rng = np.random.default_rng(rng)
+    a, b = TORSO_AXES_MM
+    names = tuple(names) if names is not None else ("V1", "V2", "V3", "V4", "V5", "V6")
+    unknown = set(names) - set(body)
+    if unknown:
+        raise ValueError(f"electrodes {sorted(unknown)} are not among {sorted(body)}")
+    out = {k: np.asarray(v, float).copy() for k, v in body.items()}
+    for name in names:
+        x, y, z = out[name]
+        phi = rng.uniform(0.0, 2.0 * np.pi)
+        t0 = np.arctan2(y / b, x / a)
+        arc, t = distance_mm * np.cos(phi), t0
+        for _ in range(20):  # Newton on the arc length (its derivative is the speed)
+            step = (arc - _ellipse_arc(a, b, t0, t)) / np.hypot(a * np.sin(t), b * np.cos(t))
+            t += step
+            if abs(step) < 1e-12:
+                break
+        out[name] = np.array([a * np.cos(t), b * np.sin(t), z + distance_mm * np.sin(phi)])
+    return out
+
+
 def electrode_positions(points: np.ndarray, axes: dict, tilt_deg: float = 0.0,
-                        twist_deg: float = 0.0) -> dict[str, np.ndarray]:
-    """Electrode positions in mesh coordinates for a heart with the given axes."""
+                        twist_deg: float = 0.0, body: dict | None = None
+                        ) -> dict[str, np.ndarray]:
+    """Electrode positions in mesh coordinates for a heart with the given axes;
+    ``body``: positions in the body frame other than :func:`electrode_positions_body`
+    (e.g. :func:`displace_on_torso`)."""
     rot = body_rotation(axes, tilt_deg, twist_deg)
     centroid = points.mean(axis=0)
     offset = np.asarray(HEART_OFFSET_MM)
+    body = electrode_positions_body() if body is None else body
     # body = rot (x - centroid) + offset  <=>  x = rot^T (body - offset) + centroid
-    return {k: rot.T @ (v - offset) + centroid for k, v in electrode_positions_body().items()}
+    return {k: rot.T @ (np.asarray(v, float) - offset) + centroid for k, v in body.items()}
 
 
 def root_nodes(anatomy: Anatomy, coords: Coordinates, roots=None) -> tuple[np.ndarray,
@@ -147,6 +208,8 @@ class TwinModel:
     frame: tuple[np.ndarray, np.ndarray, np.ndarray]
     settings: ModelSettings = DEFAULTS
     solver: object = None
+    #: (tilt_deg, twist_deg) the heart was placed in the torso with (:func:`body_rotation`)
+    orientation: tuple[float, float] = (0.0, 0.0)
     _healthy: np.ndarray | None = field(default=None, repr=False)
     _sheet_healthy: np.ndarray | None = field(default=None, repr=False)
     _contrib: np.ndarray | None = field(default=None, repr=False)
@@ -179,11 +242,30 @@ class TwinModel:
         w = np.ascontiguousarray(w.T).T  # node-major in memory (pseudo_ecg, scar_lead_fields)
         frame = local_frame(anatomy, coords)
         sheet = endocardial_sheet(anatomy)
-        model = cls(anatomy, coords, segments, fibres, r, rt, el, w, sheet, frame, settings)
+        model = cls(anatomy, coords, segments, fibres, r, rt, el, w, sheet, frame, settings,
+                    orientation=(float(tilt_deg), float(twist_deg)))
         model.solver = EikonalSolver(anatomy.points, anatomy.tets, sheet=sheet[:, :3])
         # every scenario scales these (activation)
         model.solver.prepare(model.tensors(), model.sheet_tensors())
         return model
+
+    def with_electrodes(self, body: dict) -> TwinModel:
+        """The same model recorded with electrodes elsewhere on the torso: ``body`` the
+        positions in the body frame (e.g. :func:`displace_on_torso` of
+        :func:`electrode_positions_body`), the heart placed as it was built
+        (:attr:`orientation`). The lead fields are recomputed; the anatomy, conduction and
+        Eikonal solver are shared."""
+        from dataclasses import replace
+
+        missing = set(ELECTRODES) - set(body)
+        if missing:
+            raise ValueError(f"electrodes {sorted(missing)} have no position")
+        el = electrode_positions(self.anatomy.points, self.coords.axes, *self.orientation,
+                                 body=body)
+        w = lead_fields(self.anatomy.points, self.anatomy.tets,
+                        np.array([el[e] for e in ELECTRODES]))
+        return replace(self, electrodes=el, lead_fields=np.ascontiguousarray(w.T).T,
+                       _contrib=None)
 
     @property
     def cv(self):

@@ -11,7 +11,14 @@ from mi_lib.twin.anatomy import box_mesh, load_anatomy
 from mi_lib.twin.coordinates import AHA_LEVELS
 from mi_lib.twin.ecg import LEADS, dominant_polarity, read_leads_csv
 from mi_lib.twin.fem import node_gradients, solve_laplace, stiffness_matrix
-from mi_lib.twin.forward import ROOTS, TwinModel, body_rotation, electrode_positions_body
+from mi_lib.twin.forward import (
+    ROOTS,
+    TORSO_AXES_MM,
+    TwinModel,
+    body_rotation,
+    displace_on_torso,
+    electrode_positions_body,
+)
 from mi_lib.twin.qrs import qrs_bounds
 from mi_lib.twin.scenarios import (
     BORDER_ZONE,
@@ -206,6 +213,45 @@ def test_body_frame_and_electrodes(model):
     cls = model.anatomy.surface_class
     assert np.all(np.isin(cls[model.roots[:4]], 3)) and np.all(cls[model.roots[4:]] == 4)
     assert len(model.roots) == len(ROOTS) == 7 and model.root_times.min() == 0.0
+
+
+def test_displaced_electrodes_stay_on_the_torso_at_the_distance_asked(model):
+    """Each chest electrode moves d along the torso surface (the cylinder unrolled: arc
+    round the ellipse and height), stays on it, and the limb electrodes stay put."""
+    from scipy.integrate import quad
+
+    a, b = TORSO_AXES_MM
+    body = electrode_positions_body()
+    for d in (10.0, 20.0, 30.0):
+        moved = displace_on_torso(body, d, rng=int(d))
+        for name, p in moved.items():
+            assert (p[0] / a) ** 2 + (p[1] / b) ** 2 == pytest.approx(1.0, abs=1e-9), name
+            if not name.startswith("V"):
+                assert np.array_equal(p, body[name])
+                continue
+            t0, t1 = (np.arctan2(q[1] / b, q[0] / a) for q in (body[name], p))
+            arc = quad(lambda t: np.hypot(a * np.sin(t), b * np.cos(t)), t0, t1)[0]
+            assert np.hypot(arc, p[2] - body[name][2]) == pytest.approx(d, rel=1e-6), name
+            chord = np.linalg.norm(p - body[name])
+            assert 0.97 * d < chord <= d + 1e-9
+    assert displace_on_torso(body, 0.0, 1)["V3"] == pytest.approx(body["V3"])
+    with pytest.raises(ValueError, match="not among"):
+        displace_on_torso(body, 10.0, 1, names=["V7"])
+
+
+def test_moved_electrodes_change_the_chest_leads_only(model):
+    same = model.with_electrodes(electrode_positions_body())
+    assert np.allclose(same.lead_fields, model.lead_fields)
+    sc = get_scenario("anterior_extensive_transmural")
+    q0 = model.simulate(sc)["qrs"]
+    change = {}
+    for d in (10.0, 30.0):   # the same directions, farther
+        moved = model.with_electrodes(displace_on_torso(electrode_positions_body(), d, 0))
+        q1 = moved.simulate(sc)["qrs"]
+        assert np.allclose(q0[:2], q1[:2])               # I and II: limb electrodes only
+        change[d] = np.abs(q1[2:] - q0[2:]).max(axis=1) / np.abs(q0[2:]).max(axis=1)
+    assert np.all(change[10.0] > 0.005) and change[30.0].mean() > 2 * change[10.0].mean()
+    assert moved.orientation == model.orientation and moved.solver is model.solver
 
 
 def test_slower_tissue_never_activates_earlier(model):
