@@ -249,13 +249,21 @@ class Result:
         return ds
 
 
-def _cma(m: int, s: CMASettings):
+def cma_strategy(m: int, s: CMASettings, x0=None, stds=None):
+    """The ``cma`` search of :func:`personalize` (and of the model-based inversion of
+    :mod:`mi_lib.inverse.model_based`): ``m`` coordinates from ``x0`` (default
+    ``s.x0`` in every coordinate) with step ``s.sigma0`` (times ``stds`` per coordinate,
+    if given); popsize, mu, seed and generation limit from ``s``; cma's own noise-blind
+    stopping rules off (the callers stop)."""
     import cma
 
     opts = {"popsize": s.popsize, "CMA_mu": s.mu, "seed": s.seed + 1, "verbose": -9,
             "maxiter": s.max_generations, "tolstagnation": 10**9, "tolfun": 0,
             "tolfunhist": 0, "tolflatfitness": 10**9}
-    return cma.CMAEvolutionStrategy(np.full(m, s.x0, float), s.sigma0, opts)
+    if stds is not None:
+        opts["CMA_stds"] = list(np.asarray(stds, float))
+    start = np.full(m, s.x0, float) if x0 is None else np.asarray(x0, float)
+    return cma.CMAEvolutionStrategy(start, s.sigma0, opts)
 
 
 def personalize(model: InfarctModel, real: np.ndarray, settings: CMASettings | None = None,
@@ -271,7 +279,7 @@ def personalize(model: InfarctModel, real: np.ndarray, settings: CMASettings | N
 
     s = settings or CMASettings()
     energy = Energy(model, real, divergence, s.n_neighbors)
-    es = _cma(model.n_parameters, s)
+    es = cma_strategy(model.n_parameters, s)
     keys = ("energy_best", "energy_median", "energy_at_mean", "mean", "covariance",
             "sigma", "seconds")
     h = {k: [] for k in keys}
