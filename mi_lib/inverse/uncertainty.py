@@ -50,6 +50,55 @@ def posterior_summary(draws) -> dict:
             "mutual_information": np.maximum(total - aleatoric, 0.0)}
 
 
+def posterior(model, samples, rows, k: int = 20, seed: int = 0) -> dict:
+    """:func:`posterior_summary` of ``k`` draws of the latents for every scenario of the
+    subjects ``rows`` (indices into ``samples``).
+
+    Both latents (anatomy and QRS) are drawn by the model's reparameterisation
+    (``sample=True``), seeded by ``seed`` without touching torch's global generator.
+
+    Parameters
+    ----------
+    model : DualBranchVAE
+    samples : Samples
+    rows : sequence of int
+    k : int
+        Draws per case.
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``probability (R, C, N, 3)`` float32 and ``entropy``, ``aleatoric``,
+        ``mutual_information`` ``(R, C, N)`` float32 (nats).
+    """
+    import torch
+
+    from .training import SubjectCache
+
+    if k < 2:
+        raise ValueError(f"k = {k}: need at least 2 draws")
+    model.eval()
+    dev = next(model.parameters()).device
+    cache = SubjectCache(model, samples, dev)
+    n_sc, n_pt = samples.qrs.shape[1], samples.features.shape[1]
+    out = {"probability": np.zeros((len(rows), n_sc, n_pt, 3), np.float32)}
+    for name in ("entropy", "aleatoric", "mutual_information"):
+        out[name] = np.zeros((len(rows), n_sc, n_pt), np.float32)
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(int(seed))
+        for i, row in enumerate(map(int, rows)):
+            geo = cache.geometry(row)
+            anatomy = model.encode_anatomy(geo)
+            for j in range(n_sc):
+                qrs = torch.from_numpy(samples.qrs[row, j]).to(dev)[None].expand(k, -1, -1)
+                res = model(geo, qrs.contiguous(), sample=True, anatomy=anatomy)
+                summary = posterior_summary(res["logits"].softmax(-1).cpu().numpy())
+                for name, value in summary.items():
+                    out[name][i, j] = value
+    return out
+
+
 def _binary(prob, truth, label: int):
     prob, truth = np.asarray(prob, np.float64), np.asarray(truth)
     if prob.shape[:-1] != truth.shape:
@@ -169,4 +218,4 @@ def calibration_table(prob, truth, labels: dict, temperature: float | None = Non
 
 __all__ = ["N_BINS", "brier_score", "calibration_table", "entropy",
            "expected_calibration_error", "fit_temperature", "negative_log_likelihood",
-           "posterior_summary", "reliability", "scale_temperature"]
+           "posterior", "posterior_summary", "reliability", "scale_temperature"]

@@ -1,0 +1,133 @@
+"""The robustness study of notebook 09: test QRS degraded, re-recorded with displaced
+electrodes, and training sets augmented with the same perturbations.
+
+A degraded copy of a :class:`~mi_lib.inverse.data.Samples` keeps the anatomy and the
+labels and replaces the network's QRS by the preparation
+(:func:`~mi_lib.inverse.data.prepare_qrs`) of the perturbed raw leads
+(:mod:`~mi_lib.inverse.perturbations`), or of the leads recorded by the subject's forward
+model with its chest electrodes moved (:func:`rerecorded`: the stored activation map,
+other lead fields). Methods: ``docs/inverse/uncertainty.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .data import QRS_WINDOW_MS, Samples, prepare_qrs
+from .perturbations import STRENGTHS, perturb
+
+SIGNAL_KINDS = ("baseline_wander", "powerline", "noise", "amplitude")
+
+
+def _prepare(raw, dt: float, n: int, window_ms: float) -> np.ndarray:
+    return np.stack([prepare_qrs(lead_set, dt, n, window_ms) for lead_set in raw])
+
+
+def _check_raw(samples: Samples) -> None:
+    if samples.raw_qrs is None:
+        raise ValueError(f"{samples.origin or 'samples'}: no raw QRS to degrade; load the "
+                         "samples with mi_lib.inverse.load_samples")
+
+
+def degraded(samples: Samples, rows, kind: str, strength: float, seed: int = 0,
+             window_ms: float = QRS_WINDOW_MS) -> Samples:
+    """``samples`` whose QRS of the subjects ``rows`` are the prepared, perturbed raw
+    leads (``kind``, ``strength``: :func:`~mi_lib.inverse.perturbations.perturb`); seeded
+    per subject by ``[seed, row]``. The other rows are unchanged."""
+    _check_raw(samples)
+    qrs = samples.qrs.copy()
+    n = samples.qrs.shape[-1]
+    for row in map(int, rows):
+        raw = perturb(samples.raw_qrs[row], kind, strength, samples.dt,
+                      np.random.default_rng([int(seed), row]))
+        qrs[row] = _prepare(raw, samples.dt, n, window_ms)
+    return replace(samples, qrs=qrs.astype(np.float32))
+
+
+def rerecorded(model, activation, tissue, distance_mm: float, seed) -> np.ndarray:
+    """Raw leads ``(C, 8, T)`` of the activation maps ``activation (C, n_nodes)`` (ms)
+    with tissue ``(C, n_nodes)`` recorded by ``model`` (a subject's
+    :class:`~mi_lib.twin.forward.TwinModel`) with its chest electrodes moved
+    ``distance_mm`` along the torso (one draw of directions, ``seed``, for all maps:
+    one misplaced set of electrodes per recording session)."""
+    from ..twin.forward import displace_on_torso, electrode_positions_body
+
+    moved = model.with_electrodes(displace_on_torso(electrode_positions_body(),
+                                                    float(distance_mm), seed))
+    return np.stack([moved.ecg(np.asarray(a, float), np.asarray(t)) for a, t in
+                     zip(activation, tissue, strict=True)])
+
+
+def electrode_qrs(simulations, specs, subjects, scenarios, distances, seed: int = 0,
+                  model_options=None, progress: bool = False) -> dict:
+    """Raw leads re-recorded with displaced electrodes for ``subjects`` x ``scenarios``
+    of a simulations product (opened), one forward model per subject.
+
+    Returns
+    -------
+    dict
+        distance -> ``(len(subjects), len(scenarios), 8, T)`` float32; subject ``i``'s
+        directions are seeded by ``[seed, i, distance]``.
+    """
+    from ..core.config import progress_bar
+    from ..twin.virtual_cohort import subject_model
+
+    by_name = {s.name: s for s in specs}
+    missing = [s for s in subjects if s not in by_name]
+    if missing:
+        raise ValueError(f"subjects {missing} have no specification in the product")
+    sub = simulations.sel(subject=list(subjects), scenario=list(scenarios))
+    out = {float(d): [] for d in distances}
+    for i, name in enumerate(progress_bar(list(subjects), desc="electrodes", enabled=progress)):
+        model = subject_model(by_name[name], model_options)
+        n = model.anatomy.n_nodes
+        at = sub.activation_time.values[i][:, :n]
+        tissue = sub.tissue.values[i][:, :n]
+        for d in out:
+            out[d].append(rerecorded(model, at, tissue, d, [int(seed), i, int(round(d * 10))]))
+    return {d: np.stack(v).astype(np.float32) for d, v in out.items()}
+
+
+def with_qrs(samples: Samples, rows, raw, window_ms: float = QRS_WINDOW_MS) -> Samples:
+    """``samples`` whose QRS of ``rows`` are the preparation of ``raw (len(rows), C, 8,
+    T)`` (e.g. :func:`electrode_qrs`)."""
+    qrs = samples.qrs.copy()
+    n = samples.qrs.shape[-1]
+    for i, row in enumerate(map(int, rows)):
+        qrs[row] = _prepare(raw[i], samples.dt, n, window_ms)
+    return replace(samples, qrs=qrs.astype(np.float32))
+
+
+def augmented(samples: Samples, seed: int = 0, electrodes: dict | None = None,
+              copies: int = 1, window_ms: float = QRS_WINDOW_MS) -> Samples:
+    """``samples`` with ``copies`` perturbed copies of every scenario appended as extra
+    scenarios (``<name>~<k>``, the same labels): each copy's perturbation is drawn
+    uniformly among the signal kinds (and the electrode displacement when
+    ``electrodes``, distance -> raw leads of every subject and scenario, is given) and
+    its strength among :data:`~mi_lib.inverse.perturbations.STRENGTHS`, per sample,
+    seeded by ``[seed, row, scenario, copy]``."""
+    _check_raw(samples)
+    kinds = list(SIGNAL_KINDS) + (["electrodes"] if electrodes else [])
+    s, c = samples, len(samples.scenarios)
+    n = s.qrs.shape[-1]
+    extra = np.zeros((len(s.subjects), c * copies) + s.qrs.shape[2:], np.float32)
+    for row in range(len(s.subjects)):
+        for j in range(c):
+            for k in range(copies):
+                rng = np.random.default_rng([int(seed), row, j, k])
+                kind = kinds[rng.integers(len(kinds))]
+                strength = float(rng.choice(STRENGTHS[kind]))
+                if kind == "electrodes":
+                    raw = electrodes[strength][row, j]
+                else:
+                    raw = perturb(s.raw_qrs[row, j], kind, strength, s.dt, rng)
+                extra[row, k * c + j] = prepare_qrs(raw, s.dt, n, window_ms)
+    names = list(s.scenarios) + [f"{name}~{k + 1}" for k in range(copies) for name in s.scenarios]
+    return replace(s, scenarios=names, qrs=np.concatenate([s.qrs, extra], axis=1),
+                   labels=np.concatenate([s.labels] + [s.labels] * copies, axis=1),
+                   raw_qrs=None)
+
+
+__all__ = ["SIGNAL_KINDS", "augmented", "degraded", "electrode_qrs", "rerecorded", "with_qrs"]
