@@ -91,3 +91,34 @@ def test_temperature_scaling_recovers_the_temperature_of_a_miscalibrated_classif
     assert (after.brier < before.brier).all()
     with pytest.raises(ValueError):
         scale_temperature(over, 0.0)
+
+
+def test_posterior_draws_of_a_network_are_seeded_and_sum_up(tmp_path):
+    """K latent draws of a (small, untrained) network: seeded, the mean a distribution,
+    H = aleatoric + I per point, the draws disagree (I > 0), torch's generator untouched."""
+    import torch
+    from test_products import fake_simulations  # tests/inverse, on the path (rootdir mode)
+
+    from mi_lib.inverse import load_samples
+    from mi_lib.inverse.model import DualBranchVAE
+    from mi_lib.inverse.settings import model_config
+    from mi_lib.inverse.uncertainty import posterior
+
+    path = fake_simulations(tmp_path / "sim.zarr")
+    s = load_samples(path, n_points=64, qrs_length=32)
+    torch.manual_seed(0)
+    model = DualBranchVAE(model_config(n_points=64, qrs_length=32, width=0.125))
+    state = torch.random.get_rng_state()
+    post = posterior(model, s, [0, 2], k=6, seed=3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert post["probability"].shape == (2, 2, 64, 3) and post["entropy"].shape == (2, 2, 64)
+    assert np.allclose(post["probability"].sum(-1), 1.0, atol=1e-5)
+    assert np.allclose(post["entropy"], post["aleatoric"] + post["mutual_information"],
+                       atol=1e-5)
+    assert post["mutual_information"].max() > 0
+    again = posterior(model, s, [0, 2], k=6, seed=3)
+    assert all(np.array_equal(post[k], again[k]) for k in post)
+    other = posterior(model, s, [0, 2], k=6, seed=4)
+    assert not np.array_equal(post["probability"], other["probability"])
+    with pytest.raises(ValueError):
+        posterior(model, s, [0], k=1)
