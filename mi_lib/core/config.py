@@ -34,6 +34,11 @@ PROFILE_SETTINGS: dict[str, dict] = {
         # two trainings compared (epochs of the 16 scenarios; the population-model training
         # sees as many samples)
         "bridge": {"n_infarcts": 8, "epochs": 2},
+        # notebook 09: latent draws per case, the budget of the two trainings compared for
+        # robustness (with and without augmentation), the model-based inversion's cases
+        # and search
+        "uncertainty": {"n_draws": 4, "robust_epochs": 1, "n_model_based": 2,
+                        "popsize": 6, "mu": 3, "max_generations": 3, "n_samples": 32},
         # notebook 02: samples shown per gallery row and drawn per setting for statistics
         "models": {"n_columns": 5, "n_statistics": 40},
         # notebooks 03-04: real half-vs-half splits of the divergences' noise floor, and
@@ -60,6 +65,10 @@ PROFILE_SETTINGS: dict[str, dict] = {
         # 40 infarcts per subject (1960 simulations); each training of the 2 x 2 study the
         # samples of 20 epochs of the 16 scenarios (two processes together ~10 minutes)
         "bridge": {"n_infarcts": 40, "epochs": 20},
+        # 20 draws per case; the robustness trainings at notebook 07's ablation budget;
+        # 8 test cases inverted twice (neutral, hybrid) with 12 x 30 simulations each
+        "uncertainty": {"n_draws": 20, "robust_epochs": 10, "n_model_based": 8,
+                        "popsize": 12, "mu": 6, "max_generations": 30, "n_samples": 128},
         "models": {"n_columns": 8, "n_statistics": 200},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },
@@ -76,6 +85,8 @@ PROFILE_SETTINGS: dict[str, dict] = {
                     "epochs": 300, "decay_every": 50, "ablation_epochs": 300,
                     "finetune_epochs": 50},
         "bridge": {"n_infarcts": 200, "epochs": 300},
+        "uncertainty": {"n_draws": 50, "robust_epochs": 300, "n_model_based": 160,
+                        "popsize": 16, "mu": 8, "max_generations": 60, "n_samples": 128},
         "models": {"n_columns": 8, "n_statistics": 500},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },

@@ -25,6 +25,17 @@ MI_POPULATION = "mi_population.zarr"
 #: notebook 08: the checks that the bridge is faithful
 BRIDGE_CHECKS = "bridge_checks.csv"
 
+#: notebook 09: posterior maps and per-case uncertainty of the test set
+UNCERTAINTY = "uncertainty.nc"
+#: notebook 09: ECE and Brier score per class, before and after temperature scaling
+CALIBRATION = "calibration.csv"
+#: notebook 09: Dice / AHA-loc under degraded ECGs, with and without augmentation
+ROBUSTNESS = "robustness.csv"
+#: notebook 09: the model-based inversion beside the network, per case and method
+MODEL_BASED = "model_based.csv"
+#: notebook 09: its trained models (a folder under the run)
+UNCERTAINTY_MODELS = "uncertainty_models"
+
 #: notebook 07: the trained inverse model and its evaluation (a folder); inside it:
 INFERENCE = "inference"
 #: the trained weights (a state dict: ``torch.load(..., weights_only=True)``)
@@ -49,7 +60,8 @@ def personalization(model: str, divergence: str, dims: int) -> str:
     return f"personalization_{model}_{divergence}_{dims}d.nc"
 
 
-__all__ = ["BRIDGE_CHECKS", "COHORT", "HISTORY", "INFERENCE", "ISOMAP", "METRICS", "MI_POPULATION",
+__all__ = ["BRIDGE_CHECKS", "CALIBRATION", "COHORT", "MODEL_BASED", "ROBUSTNESS",
+           "UNCERTAINTY", "UNCERTAINTY_MODELS", "HISTORY", "INFERENCE", "ISOMAP", "METRICS", "MI_POPULATION",
            "POPULATION", "PREDICTIONS",
            "REAL_ECG", "SENSITIVITY", "SETTINGS", "SIMULATIONS", "TABLE1", "WEIGHTS",
            "personalization"]

@@ -120,14 +120,18 @@ def parameters_from_labels(labels, coords, label: int = SCAR) -> dict | None:
 
 
 class Discrepancy:
-    """The discrepancy of simulated QRS to one observed QRS ``observed (8, T)`` sampled
-    every ``dt`` ms, both prepared as the network's input at ``settings.n_samples``."""
+    """The discrepancy of simulated QRS (sampled every ``dt`` ms) to one observed QRS
+    ``observed (8, T)`` (sampled every ``observed_dt`` ms, default ``dt``), both prepared
+    as the network's input at ``settings.n_samples``."""
 
-    def __init__(self, observed, dt: float, settings: InversionSettings):
+    def __init__(self, observed, dt: float, settings: InversionSettings,
+                 observed_dt: float | None = None):
         from .data import prepare_qrs
 
         self.dt, self.settings = float(dt), settings
-        self.target = prepare_qrs(np.asarray(observed, float), self.dt, settings.n_samples)
+        self.target = prepare_qrs(np.asarray(observed, float),
+                                  self.dt if observed_dt is None else float(observed_dt),
+                                  settings.n_samples)
 
     def prepare(self, qrs) -> np.ndarray:
         """Raw leads ``(8, T)`` -> the prepared ``(8, n_samples)``."""
@@ -152,7 +156,7 @@ class Discrepancy:
 
 
 def fit_infarct(model, observed, settings: InversionSettings | None = None, start=None,
-                progress: bool = False) -> dict:
+                progress: bool = False, observed_dt: float | None = None) -> dict:
     """Fit the ellipsoidal infarct's parameters to an observed QRS on ``model``'s
     anatomy (a :class:`~mi_lib.twin.forward.TwinModel`).
 
@@ -161,13 +165,15 @@ def fit_infarct(model, observed, settings: InversionSettings | None = None, star
     model : TwinModel
         The subject's forward model.
     observed : array (8, T)
-        The observed QRS, raw leads sampled every ``model.dt`` ms.
+        The observed QRS, raw leads sampled every ``observed_dt`` ms (a simulation's
+        ``model.dt`` when that is None).
     settings : InversionSettings, optional
     start : dict, optional
         Parameters to start from (e.g. :func:`parameters_from_labels` of a network's
         prediction) with step ``settings.sigma_hybrid``; None: the neutral start (the
         middle of the bounds, rt0 = 0 with a step of half a turn).
     progress : bool
+    observed_dt : float, optional
 
     Returns
     -------
@@ -182,7 +188,7 @@ def fit_infarct(model, observed, settings: InversionSettings | None = None, star
     from mi_lib.core.config import progress_bar
 
     s = settings or InversionSettings()
-    disc = Discrepancy(observed, model.dt, s)
+    disc = Discrepancy(observed, model.dt, s, observed_dt)
     if start is None:
         es = cma_strategy(len(PARAMETERS), s.cma, x0=np.zeros(len(PARAMETERS)),
                           stds=NEUTRAL_STDS)
@@ -219,6 +225,209 @@ def fit_infarct(model, observed, settings: InversionSettings | None = None, star
             "start": "neutral" if start is None else "hybrid"}
 
 
+def pick_cases(rows, n_scenarios: int, n: int, seed: int = 0) -> list:
+    """``n`` test cases ``(row, scenario index)`` spread over the scenarios: the
+    scenarios in a seeded order, cycled, each with a test subject drawn at random;
+    no case twice (at most ``len(rows) x n_scenarios``)."""
+    rng = np.random.default_rng(seed)
+    rows = list(map(int, rows))
+    n = min(int(n), len(rows) * int(n_scenarios))
+    order, out = rng.permutation(int(n_scenarios)), []
+    k = 0
+    while len(out) < n:
+        j = int(order[k % n_scenarios])
+        free = [r for r in rows if (r, j) not in out]
+        if free:
+            out.append((int(rng.choice(free)), j))
+        k += 1
+    return out
+
+
+def profile_inversion(scale: dict, seed: int = 0) -> InversionSettings:
+    """The inversion's settings from a profile's ``uncertainty`` settings (``popsize``,
+    ``mu``, ``max_generations``, ``n_samples``)."""
+    return InversionSettings(
+        cma=CMASettings(popsize=int(scale["popsize"]), mu=int(scale["mu"]), sigma0=1.0,
+                        x0=0.0, max_generations=int(scale["max_generations"]), seed=int(seed)),
+        n_samples=int(scale["n_samples"]))
+
+
+def real_recording(network, samples, specs, leads, dt: float, settings: InversionSettings,
+                   model_options=None, n_draws: int = 20, seed: int = 0,
+                   window_ms: float | None = None):
+    """A real recording ``leads (8, T)`` (sampled every ``dt`` ms) read on each source
+    heart of ``samples`` (the ``_000`` subjects) by the network's posterior
+    (:func:`~mi_lib.inverse.uncertainty.posterior`) and by the model-based fit from the
+    neutral start, beside the healthy heart's own discrepancy to it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per heart: the network's scar share of the LV (arg-max), mean P(scar),
+        mean entropy and mutual information over the LV; the fit's scar share of the LV
+        (nodes), its discrepancy and seconds; the healthy heart's discrepancy.
+    """
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from ..twin.scenarios import SCENARIOS
+    from ..twin.virtual_cohort import subject_model
+    from .data import QRS_WINDOW_MS, prepare_qrs
+    from .uncertainty import posterior
+
+    qrs = prepare_qrs(leads, dt, samples.qrs.shape[-1], window_ms or QRS_WINDOW_MS)
+    by_name = {s.name: s for s in specs}
+    healthy = next(s for s in SCENARIOS if s.healthy)
+    out = {}
+    for row in [i for i, s in enumerate(samples.subjects) if s.endswith("_000")]:
+        name = samples.subjects[row]
+        one = replace(samples.subset([name]), scenarios=["real ECG"], qrs=qrs[None, None],
+                      labels=np.zeros((1, 1, samples.labels.shape[-1]), np.int64),
+                      raw_qrs=None)
+        p = posterior(network, one, [0], k=n_draws, seed=seed)
+        lv = samples.aha[row] > 0
+        twin = subject_model(by_name[name], model_options)
+        fit = fit_infarct(twin, leads, settings, observed_dt=dt)
+        disc = Discrepancy(leads, twin.dt, settings, observed_dt=dt)
+        none = float(disc(disc.prepare(twin.simulate(healthy)["qrs"])[None])[0])
+        prob = p["probability"][0, 0][lv]
+        out[name] = {"network: scar share of LV": float((prob.argmax(-1) == SCAR).mean()),
+                     "network: mean P(scar) on LV": float(prob[:, SCAR].mean()),
+                     "network: mean LV entropy": float(p["entropy"][0, 0][lv].mean()),
+                     "network: mean LV MI": float(p["mutual_information"][0, 0][lv].mean()),
+                     "model-based: scar share of LV":
+                         float((fit["labels"][twin.coords.lv] == SCAR).mean()),
+                     "model-based: discrepancy": fit["discrepancy"],
+                     "model-based: seconds": fit["seconds"],
+                     "healthy heart: discrepancy": none}
+    return pd.DataFrame(out)
+
+
+def noise_floor(observed, dt: float, settings: InversionSettings, snr_db: float = 20.0,
+                seed: int = 0) -> float:
+    """The discrepancy between a QRS and itself with noise at ``snr_db``
+    (:func:`~mi_lib.inverse.perturbations.add_noise`): fits closer than this explain the
+    QRS as well as the truth does, up to a recording's noise."""
+    from .perturbations import add_noise
+
+    disc = Discrepancy(observed, dt, settings)
+    noisy = add_noise(np.asarray(observed, float), snr_db, seed)
+    return float(disc(disc.prepare(noisy)[None])[0])
+
+
+def study_cases(simulations, specs, samples, cases, vae_maps, settings: InversionSettings,
+                model_options=None, vae_seconds: float = float("nan"),
+                progress: bool = False):
+    """The model-based inversion from the neutral start and from the network's
+    prediction (hybrid), beside the network, on test cases of a simulations product.
+
+    Parameters
+    ----------
+    simulations : xarray.Dataset
+        The product (``qrs``, ``dense_index``).
+    specs : list of SubjectSpec
+        Its subjects (:func:`~mi_lib.twin.products.subject_specs`).
+    samples : Samples
+        Its learning samples (the cloud points on which every map is scored).
+    cases : list of (row, scenario index)
+    vae_maps : dict
+        (row, scenario index) -> the network's predicted labels on the cloud.
+    settings : InversionSettings
+    model_options : dict, optional
+        The forward model's options (the product's).
+    vae_seconds : float
+        The network's seconds per case (reported in its rows).
+    progress : bool
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        One row per case and ``method`` (``vae``, ``model_based``, ``hybrid``): subject,
+        scenario, the metric columns, ``discrepancy`` (of the method's map's simulated
+        QRS; the network's map is simulated for it), ``noise_floor`` (20 dB), ``seconds``,
+        ``n_simulations`` and the fitted parameters; and (row, scenario index, method) ->
+        cloud labels.
+    """
+    import pandas as pd
+
+    from ..core.config import progress_bar
+    from ..twin.virtual_cohort import subject_model
+    from .metrics import lv_extent, sample_metrics
+
+    by_name = {sp.name: sp for sp in specs}
+    n = samples.features.shape[1]
+    rows_out, maps = [], {}
+    models = {}
+    for row, j in progress_bar(list(cases), desc="model-based", enabled=progress):
+        name, scen = samples.subjects[row], samples.scenarios[j]
+        if name not in models:
+            models = {name: subject_model(by_name[name], model_options)}
+        model = models[name]
+        sub = simulations.sel(subject=name, scenario=scen)
+        observed = np.asarray(sub.qrs.values, float)
+        index = np.asarray(sub.dense_index.values[:n], int)
+        cloud = np.asarray(simulations.sel(subject=name).pc_dense.values[:n, 3:6], float)
+        coords = type("CloudCoords", (), {"tm": cloud[:, 0], "ab": cloud[:, 1],
+                                          "rt": cloud[:, 2]})
+        truth, aha, xyz = samples.labels[row, j], samples.aha[row], samples.xyz[row]
+        scale = lv_extent(aha, xyz)
+        floor = noise_floor(observed, model.dt, settings, seed=row * 100 + j)
+        disc = Discrepancy(observed, model.dt, settings)
+        vae = np.asarray(vae_maps[(row, j)])
+        # the network's answer simulated: how well its map explains the QRS
+        vae_nodes = _nodes_from_cloud(model, index, vae)
+        vae_disc = float(disc(disc.prepare(model.simulate_tissue(vae_nodes, settings.cv_scale)
+                                           ["qrs"])[None])[0])
+        base = {"subject": name, "scenario": scen, "noise_floor": floor}
+        rows_out.append({**base, "method": "vae", **sample_metrics(vae, truth, aha, xyz, scale),
+                         "discrepancy": vae_disc, "seconds": vae_seconds, "n_simulations": 0})
+        maps[(row, j, "vae")] = vae
+        start = parameters_from_labels(vae, coords)
+        for method, begin in (("model_based", None), ("hybrid", start)):
+            if method == "hybrid" and begin is None:
+                continue          # the network found no scar: nothing to start from
+            fit = fit_infarct(model, observed, settings, start=begin)
+            labels = fit["labels"][index]
+            maps[(row, j, method)] = labels
+            rows_out.append({**base, "method": method,
+                             **sample_metrics(labels, truth, aha, xyz, scale),
+                             "discrepancy": fit["discrepancy"], "seconds": fit["seconds"],
+                             "n_simulations": fit["n_simulations"], **fit["parameters"]})
+    return pd.DataFrame(rows_out), maps
+
+
+def _nodes_from_cloud(model, index, cloud_labels) -> np.ndarray:
+    """Cloud labels carried to every node of ``model`` (each node takes its nearest cloud
+    point's label; ``index``: the cloud points' nodes), the LV region only."""
+    from scipy.spatial import cKDTree
+
+    pts = model.anatomy.points
+    _, near = cKDTree(pts[index]).query(pts)
+    labels = np.asarray(cloud_labels, np.int8)[near]
+    labels[~np.asarray(model.coords.lv)] = 0
+    return labels
+
+
+def non_identifiable(table, dice_below: float = 0.5):
+    """Per method: the share of cases whose fitted map explains the QRS within the
+    noise floor (``discrepancy <= noise_floor``) yet overlaps the truth little (scar
+    Dice < ``dice_below``) -- infarcts elsewhere that the QRS cannot tell from the true
+    one; and the shares explained and wrong separately."""
+    import pandas as pd
+
+    out = {}
+    for method, g in table.groupby("method"):
+        explains = g["discrepancy"] <= g["noise_floor"]
+        wrong = g["scar_dice"] < dice_below
+        out[method] = {"cases": len(g), "explains the QRS": float(explains.mean()),
+                       f"scar Dice < {dice_below}": float(wrong.mean()),
+                       "explains it yet wrong": float((explains & wrong).mean())}
+    return pd.DataFrame(out).T
+
+
 __all__ = ["BOUNDS", "DISCREPANCIES", "Discrepancy", "InversionSettings", "PARAMETERS",
-           "fit_infarct", "from_parameters", "parameters_from_labels", "scenario_of",
+           "fit_infarct", "from_parameters", "noise_floor", "non_identifiable", "pick_cases",
+           "profile_inversion", "real_recording",
+           "study_cases", "parameters_from_labels", "scenario_of",
            "to_parameters"]

@@ -63,6 +63,29 @@ def load_model(folder) -> tuple[DualBranchVAE, dict]:
     return model.to(device()).eval(), settings
 
 
+def inference_model(paths, profile: str, simulations, inference_path="", seed: int = 0,
+                    progress: bool = False):
+    """The trained model of ``inference_path`` (a folder of notebook 07 or 08), else this
+    run's notebook 07 model (``inference/``), trained on ``simulations`` with the
+    profile's settings when it is missing (as notebook 07 trains its main model). Returns
+    ``(model, settings, folder)``."""
+    from dataclasses import replace
+
+    from ..core.config import settings as profile_scale
+    from .data import split_subjects
+    from .settings import profile_settings
+
+    folder = Path(inference_path) if inference_path else paths.product(names.INFERENCE)
+    if not inference_path and not (folder / names.WEIGHTS).exists():
+        config, training = profile_settings(profile, seed=int(seed))
+        training = replace(training, epochs=int(profile_scale(profile)["inverse"]["epochs"]))
+        s = load_samples(simulations, n_points=config.n_points, qrs_length=config.qrs_length)
+        fit(s, split_subjects(s.subjects, s.sources, seed=int(seed)), config, training, folder,
+            profile=profile, progress=progress)
+    model, settings = load_model(folder)
+    return model, settings, folder
+
+
 def apply_model(folder, simulations, *, scenarios=None, include_healthy: bool = False,
                 subjects=None):
     """The trained model of ``folder`` applied to a simulations product (path or opened

@@ -12,6 +12,7 @@ other lead fields). Methods: ``docs/inverse/uncertainty.md``.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -60,10 +61,21 @@ def rerecorded(model, activation, tissue, distance_mm: float, seed) -> np.ndarra
                      zip(activation, tissue, strict=True)])
 
 
+def _subject_electrodes(spec, model_options, at, tissue, distances, seed, i) -> dict:
+    from ..twin.virtual_cohort import subject_model
+
+    model = subject_model(spec, model_options)
+    n = model.anatomy.n_nodes
+    return {d: rerecorded(model, at[:, :n], tissue[:, :n], d,
+                          [int(seed), i, int(round(d * 10))]) for d in distances}
+
+
 def electrode_qrs(simulations, specs, subjects, scenarios, distances, seed: int = 0,
-                  model_options=None, progress: bool = False) -> dict:
+                  model_options=None, n_jobs: int = 1) -> dict:
     """Raw leads re-recorded with displaced electrodes for ``subjects`` x ``scenarios``
     of a simulations product (opened), one forward model per subject.
+
+    ``n_jobs`` subjects at a time (joblib processes).
 
     Returns
     -------
@@ -71,23 +83,21 @@ def electrode_qrs(simulations, specs, subjects, scenarios, distances, seed: int 
         distance -> ``(len(subjects), len(scenarios), 8, T)`` float32; subject ``i``'s
         directions are seeded by ``[seed, i, distance]``.
     """
-    from ..core.config import progress_bar
-    from ..twin.virtual_cohort import subject_model
+    from joblib import Parallel, delayed
 
     by_name = {s.name: s for s in specs}
     missing = [s for s in subjects if s not in by_name]
     if missing:
         raise ValueError(f"subjects {missing} have no specification in the product")
     sub = simulations.sel(subject=list(subjects), scenario=list(scenarios))
-    out = {float(d): [] for d in distances}
-    for i, name in enumerate(progress_bar(list(subjects), desc="electrodes", enabled=progress)):
-        model = subject_model(by_name[name], model_options)
-        n = model.anatomy.n_nodes
-        at = sub.activation_time.values[i][:, :n]
-        tissue = sub.tissue.values[i][:, :n]
-        for d in out:
-            out[d].append(rerecorded(model, at, tissue, d, [int(seed), i, int(round(d * 10))]))
-    return {d: np.stack(v).astype(np.float32) for d, v in out.items()}
+    at, tissue = sub.activation_time.values, sub.tissue.values
+    distances = [float(d) for d in distances]
+    jobs = (delayed(_subject_electrodes)(by_name[name], model_options, at[i], tissue[i],
+                                         distances, seed, i)
+            for i, name in enumerate(subjects))
+    parts = Parallel(n_jobs=int(n_jobs))(jobs) if int(n_jobs) != 1 else [
+        job[0](*job[1], **job[2]) for job in jobs]
+    return {d: np.stack([p[d] for p in parts]).astype(np.float32) for d in distances}
 
 
 def with_qrs(samples: Samples, rows, raw, window_ms: float = QRS_WINDOW_MS) -> Samples:
@@ -130,4 +140,78 @@ def augmented(samples: Samples, seed: int = 0, electrodes: dict | None = None,
                    raw_qrs=None)
 
 
-__all__ = ["SIGNAL_KINDS", "augmented", "degraded", "electrode_qrs", "rerecorded", "with_qrs"]
+def robust_trainings(samples: Samples, split: dict, config, training, epochs: int, folder,
+                     electrodes: dict | None = None, seed: int = 0, profile: str = "",
+                     n_jobs: int = 1) -> tuple[dict, object]:
+    """The two trainings of the robustness study, with one budget: ``plain`` on
+    ``samples`` for ``epochs`` epochs (the rate halved every third of them), and
+    ``augmented`` on :func:`augmented` samples (one perturbed copy per case, so half the
+    epochs: :func:`~mi_lib.bridge.study.same_budget`), into ``folder/plain`` and
+    ``folder/augmented`` (resumable). Returns ``({name: network}, table)`` with the
+    table's best epoch, seconds, epochs and samples per epoch."""
+    import pandas as pd
+
+    from ..bridge.study import same_budget
+    from .products import fit_many, load_model
+
+    extra = augmented(samples, seed=int(seed), electrodes=electrodes)
+    plain = replace(training, epochs=int(epochs), decay_every=max(1, int(epochs) // 3))
+    sets = {"plain": samples, "augmented": extra}
+    budgets = {"plain": plain,
+               "augmented": same_budget(plain, len(samples.scenarios), len(extra.scenarios))}
+    jobs = {k: {"samples": sets[k], "split": split, "config": config, "training": budgets[k],
+                "folder": Path(folder) / k, "profile": profile} for k in sets}
+    done = fit_many(jobs, n_jobs=int(n_jobs))
+    table = pd.DataFrame(done).T.assign(
+        epochs=[budgets[k].epochs for k in done],
+        samples_per_epoch=[len(split["train"]) * len(sets[k].scenarios) for k in done])
+    return {k: load_model(Path(folder) / k)[0] for k in sets}, table
+
+
+def variants(samples: Samples, rows, electrodes: dict | None = None, seed: int = 0,
+             window_ms: float = QRS_WINDOW_MS) -> dict:
+    """Every degraded version of the test QRS: ``(perturbation, strength, level)`` ->
+    :class:`Samples` for the signal kinds at their :data:`~mi_lib.inverse.perturbations.
+    STRENGTHS` (level 1-3, mildest first) and, with ``electrodes`` (distance -> raw leads
+    of ``rows``, :func:`electrode_qrs`), the displaced electrodes; level 0 (``clean``) is
+    ``samples`` itself."""
+    out = {("clean", float("nan"), 0): samples}
+    for kind in SIGNAL_KINDS:
+        for level, strength in enumerate(STRENGTHS[kind], start=1):
+            out[(kind, float(strength), level)] = degraded(samples, rows, kind, strength,
+                                                           seed + level, window_ms)
+    for level, d in enumerate(sorted(electrodes or {}), start=1):
+        out[("electrodes", float(d), level)] = with_qrs(samples, rows, electrodes[d], window_ms)
+    return out
+
+
+def robustness_table(models: dict, versions: dict, rows):
+    """``robustness.csv``: per model (name -> network), perturbation and strength, the
+    mean scar Dice, border-zone Dice and AHA-loc over the test cases (``rows`` of each
+    version of :func:`variants`), with ``n`` cases; the clean score is every
+    perturbation's level 0 (strength NaN)."""
+    import pandas as pd
+
+    from .evaluation import predict, score
+
+    out = []
+    for name, model in models.items():
+        clean = None
+        for (kind, strength, level), s in versions.items():
+            m = score(s, rows, predict(model, s, rows).argmax(-1), name)
+            means = m[["scar_dice", "bz_dice", "aha_loc"]].mean()
+            row = {"model": name, "strength": strength, "level": level, **means.to_dict(),
+                   "n": len(m)}
+            if kind == "clean":
+                clean = row
+                continue
+            out.append({"perturbation": kind, **row})
+        for kind in dict.fromkeys(k for k, _, _ in versions if k != "clean"):
+            out.append({"perturbation": kind, **clean})
+    cols = ["model", "perturbation", "strength", "level", "scar_dice", "bz_dice", "aha_loc", "n"]
+    return (pd.DataFrame(out)[cols].sort_values(["model", "perturbation", "level"],
+                                                kind="stable").reset_index(drop=True))
+
+
+__all__ = ["SIGNAL_KINDS", "augmented", "degraded", "electrode_qrs", "rerecorded",
+           "robust_trainings", "robustness_table", "variants", "with_qrs"]

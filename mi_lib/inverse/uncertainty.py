@@ -216,6 +216,173 @@ def calibration_table(prob, truth, labels: dict, temperature: float | None = Non
     return pd.DataFrame(rows)
 
 
-__all__ = ["N_BINS", "brier_score", "calibration_table", "entropy",
+def model_split(settings: dict, subjects, folder="") -> dict:
+    """A trained model's split (its ``settings.json``), checked against the subjects it
+    is applied to: its validation and test subjects must all be there (else the error
+    names the model folder, the missing subjects and the fix)."""
+    split = settings.get("split") or {}
+    have = set(map(str, subjects))
+    for part in ("train", "validation", "test"):
+        if part not in split:
+            raise ValueError(f"{folder}: settings.json has no {part!r} split; train the model "
+                             "with notebook 07 or 08")
+    for part in ("validation", "test"):
+        missing = [s for s in split[part] if s not in have]
+        if missing or not split[part]:
+            raise ValueError(f"{folder}: its {part} subjects {missing or '(none)'} are not in "
+                             "the simulations given; pass the simulations_path the model was "
+                             "trained on")
+    return {k: [str(x) for x in split[k]] for k in ("train", "validation", "test")}
+
+
+def case_table(samples, rows, post: dict, split: str = "test"):
+    """Per case (subject x scenario): the metrics of the posterior map's most probable
+    labels (:func:`~mi_lib.inverse.metrics.sample_metrics`) and its uncertainty over the
+    LV region's points: mean ``entropy`` and ``mutual_information``, and the mean
+    entropy over the points predicted or truly infarcted (``infarct_entropy``; NaN when
+    there are none).
+
+    Parameters
+    ----------
+    samples : Samples
+    rows : sequence of int
+        The subjects of ``post``, in its order.
+    post : dict
+        :func:`posterior` of those rows.
+    split : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``subject``, ``scenario``, ``split``, the metric columns, ``entropy``,
+        ``mutual_information``, ``infarct_entropy``.
+    """
+    import pandas as pd
+
+    from .metrics import lv_extent, sample_metrics
+
+    out = []
+    maps = post["probability"].argmax(-1)
+    for i, row in enumerate(map(int, rows)):
+        aha, xyz = samples.aha[row], samples.xyz[row]
+        lv = aha > 0
+        scale = lv_extent(aha, xyz)
+        for j, scen in enumerate(samples.scenarios):
+            truth = samples.labels[row, j]
+            inf = lv & ((maps[i, j] > 0) | (truth > 0))
+            h = post["entropy"][i, j]
+            out.append({"subject": samples.subjects[row], "scenario": scen, "split": split,
+                        **sample_metrics(maps[i, j], truth, aha, xyz, scale),
+                        "entropy": float(h[lv].mean()),
+                        "mutual_information": float(post["mutual_information"][i, j][lv].mean()),
+                        "infarct_entropy": float(h[inf].mean()) if inf.any() else float("nan")})
+    return pd.DataFrame(out)
+
+
+def error_correlations(samples, rows, post: dict, cases) -> dict:
+    """Whether the uncertainty means something: Spearman rank correlations of
+    uncertainty with error.
+
+    Per point (the LV region's points of every case pooled): predictive entropy and
+    mutual information against the error ``1 - p(true class)``, and the entropy's AUC
+    for telling misclassified points (arg-max wrong) from the others. Per case: the
+    mean entropy and mutual information (``cases``, :func:`case_table`) against
+    ``1 - scar_dice``.
+
+    Returns
+    -------
+    dict
+        ``point_entropy_rho``, ``point_mi_rho``, ``point_auc``, ``case_entropy_rho``,
+        ``case_mi_rho``, ``case_infarct_entropy_rho``, ``n_points``, ``n_cases``.
+    """
+    import warnings
+
+    from scipy.stats import ConstantInputWarning, spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    def rho(a, b) -> float:
+        with warnings.catch_warnings():   # a constant input (e.g. every Dice 0) gives NaN
+            warnings.simplefilter("ignore", ConstantInputWarning)
+            return float(spearmanr(a, b).statistic)
+
+    rows = np.asarray(list(map(int, rows)))
+    truth = samples.labels[rows]
+    lv = np.broadcast_to((samples.aha[rows] > 0)[:, None, :], truth.shape)
+    p = post["probability"]
+    p_true = np.take_along_axis(p, truth[..., None], -1)[..., 0]
+    err = (1.0 - p_true)[lv]
+    wrong = (p.argmax(-1) != truth)[lv]
+    h, mi = post["entropy"][lv], post["mutual_information"][lv]
+    case_err = 1.0 - np.asarray(cases["scar_dice"], float)
+    ok = np.isfinite(np.asarray(cases["infarct_entropy"], float))
+    return {"point_entropy_rho": rho(h, err), "point_mi_rho": rho(mi, err),
+            "point_auc": float(roc_auc_score(wrong, h)) if 0 < wrong.mean() < 1 else float("nan"),
+            "case_entropy_rho": rho(cases["entropy"], case_err),
+            "case_mi_rho": rho(cases["mutual_information"], case_err),
+            "case_infarct_entropy_rho": rho(np.asarray(cases["infarct_entropy"], float)[ok],
+                                            case_err[ok]),
+            "n_points": int(lv.sum()), "n_cases": int(len(cases))}
+
+
+def showcase(cases, hard=("lateral", "inferior")) -> list:
+    """Cases to show (``cases``: :func:`case_table`, one row per subject x scenario in
+    subject-major order): ``(title, subject position, scenario position)`` of a typical
+    case (the median scar Dice), the median case of each ``hard`` location, and the
+    failed one (the lowest scar Dice)."""
+    subjects = list(dict.fromkeys(cases["subject"]))
+    scenarios = list(dict.fromkeys(cases["scenario"]))
+    dice = cases["scar_dice"].to_numpy(float)
+
+    def at(k: int, title: str):
+        row = cases.iloc[k]
+        return (title, subjects.index(row.subject), scenarios.index(row.scenario))
+
+    def median_of(mask):
+        idx = np.flatnonzero(mask & np.isfinite(dice))
+        return int(idx[np.argsort(dice[idx])[len(idx) // 2]]) if len(idx) else None
+
+    out = [at(median_of(np.ones(len(cases), bool)), "typical")]
+    for loc in hard:
+        k = median_of(cases["scenario"].str.startswith(loc).to_numpy())
+        if k is not None:
+            out.append(at(k, f"hard: {loc}"))
+    out.append(at(int(np.nanargmin(dice)), "failed"))
+    return out
+
+
+def uncertainty_dataset(samples, rows, post: dict, cases, temperature: float = 1.0,
+                        attrs: dict | None = None):
+    """``uncertainty.nc``'s dataset: per point the posterior probability, entropy, mutual
+    information, truth and the prediction; per case the :func:`case_table` columns; the
+    fitted ``temperature`` as an attribute (layout in ``data/README.md``)."""
+    import xarray as xr
+
+    rows = list(map(int, rows))
+    subj = [samples.subjects[r] for r in rows]
+    dims = ("subject", "scenario", "point")
+    case = cases.set_index(["subject", "scenario"])
+    ds = xr.Dataset(
+        {"probability": (dims + ("tissue_class",), post["probability"].astype(np.float32)),
+         "entropy": (dims, post["entropy"].astype(np.float32)),
+         "mutual_information": (dims, post["mutual_information"].astype(np.float32)),
+         "aleatoric": (dims, post["aleatoric"].astype(np.float32)),
+         "prediction": (dims, post["probability"].argmax(-1).astype(np.int8)),
+         "truth": (dims, samples.labels[rows].astype(np.int8)),
+         "aha": (("subject", "point"), samples.aha[rows].astype(np.int8)),
+         "points": (("subject", "point", "xyz"), samples.xyz[rows].astype(np.float32))},
+        coords={"subject": subj, "scenario": list(samples.scenarios),
+                "tissue_class": ["healthy", "border_zone", "scar"], "xyz": ["x", "y", "z"]})
+    for col in [c for c in case.columns if c != "split"]:
+        ds[f"case_{col}"] = (("subject", "scenario"),
+                             np.array([[float(case.loc[(s, c), col]) for c in samples.scenarios]
+                                       for s in subj]))
+    ds["entropy"].attrs["units"] = "nat"
+    ds["mutual_information"].attrs["units"] = "nat"
+    ds.attrs.update({"temperature": float(temperature), **(attrs or {})})
+    return ds
+
+
+__all__ = ["N_BINS", "brier_score", "calibration_table", "case_table", "entropy",
+           "error_correlations", "model_split", "showcase", "uncertainty_dataset",
            "expected_calibration_error", "fit_temperature", "negative_log_likelihood",
            "posterior", "posterior_summary", "reliability", "scale_temperature"]

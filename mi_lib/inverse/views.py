@@ -1,6 +1,7 @@
 """Figures of notebook 07: loss curves, Dice per scenario and model (Fig. 10), ground
 truth beside prediction on the point cloud (Fig. 9), reconstruction against inference
-errors (§IV-E.2), and the detection limit (Fig. 11)."""
+errors (§IV-E.2), and the detection limit (Fig. 11); and of notebook 09: posterior maps,
+reliability diagrams, robustness curves."""
 
 from __future__ import annotations
 
@@ -79,7 +80,6 @@ def cloud_render(points, labels, *, view="anterior", window_size=(420, 420), poi
     taken as it is: pass body-frame points for the anatomical views)."""
     import pyvista as pv
 
-    from ..twin.views.scene import _crop
 
     pts = np.asarray(points, float)
     pts = pts - pts.mean(0)
@@ -87,10 +87,19 @@ def cloud_render(points, labels, *, view="anterior", window_size=(420, 420), poi
     colours = (np.asarray([plt.matplotlib.colors.to_rgb(c) for c in TISSUE_COLOUR_LIST])
                * 255).astype(np.uint8)
     cloud.point_data["rgb"] = colours[np.clip(np.asarray(labels, int), 0, 2)]
+    return _snapshot(cloud, pts, view, window_size, zoom, scalars="rgb", rgb=True,
+                     render_points_as_spheres=True, point_size=point_size)
+
+
+def _snapshot(cloud, pts, view, window_size, zoom, **mesh) -> np.ndarray:
+    """Render ``cloud`` off-screen from ``view`` (the camera 4 extents away), cropped."""
+    import pyvista as pv
+
+    from ..twin.views.scene import _crop
+
     pl = pv.Plotter(off_screen=True, window_size=list(window_size))
     pl.set_background("white")
-    pl.add_mesh(cloud, scalars="rgb", rgb=True, render_points_as_spheres=True,
-                point_size=point_size)
+    pl.add_mesh(cloud, **mesh)
     direction, up = VIEWS[view] if isinstance(view, str) else view
     dist = 4.0 * float(np.ptp(pts, axis=0).max())
     pl.camera_position = [tuple(dist * np.asarray(direction)), (0.0, 0.0, 0.0), up]
@@ -156,4 +165,89 @@ def detection_curves(scores: pd.DataFrame, limit: float | None = None):
         ax.set_title(f"Fig. 11b: {metric.replace('_', ' ')}")
     axes[0].set_ylabel("mean over test subjects")
     axes[1].legend(fontsize=8)
+    return fig
+
+
+def cloud_values(points, values, *, cmap="magma", clim=(0.0, 1.0), view="anterior",
+                 window_size=(420, 420), point_size=7.0, zoom: float = 1.2) -> np.ndarray:
+    """An off-screen rendering of a point cloud coloured by a value per point (e.g. a
+    probability or an entropy), an ``(h, w, 3)`` image; as :func:`cloud_render`."""
+    import pyvista as pv
+
+
+    pts = np.asarray(points, float)
+    pts = pts - pts.mean(0)
+    cloud = pv.PolyData(pts)
+    cloud.point_data["value"] = np.asarray(values, float)
+    return _snapshot(cloud, pts, view, window_size, zoom, scalars="value", cmap=cmap,
+                     clim=clim, render_points_as_spheres=True, point_size=point_size,
+                     show_scalar_bar=False)
+
+
+def posterior_panels(cases, *, view="anterior", size: float = 2.6):
+    """Notebook 09's posterior maps: one row per case ``(title, points, truth,
+    probability (N, 3), mutual_information (N,))``: the truth, P(scar), P(border zone),
+    the predictive entropy (0 to log 3 nats) and the mutual information (0 to log 2)."""
+    columns = ("truth", "P(scar)", "P(border zone)", "entropy", "mutual information")
+    fig, axes = plt.subplots(len(cases), len(columns), squeeze=False, layout="constrained",
+                             figsize=(size * len(columns), (size + 0.3) * len(cases)))
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i, (title, points, truth, prob, mi) in enumerate(cases):
+        prob = np.asarray(prob, float)
+        ent = -(np.where(prob > 0, prob * np.log(np.clip(prob, 1e-12, None)), 0)).sum(-1)
+        images = [cloud_render(points, truth, view=view),
+                  cloud_values(points, prob[:, 2], cmap="Reds", view=view),
+                  cloud_values(points, prob[:, 1], cmap="Oranges", view=view),
+                  cloud_values(points, ent, cmap="viridis", clim=(0.0, np.log(3)), view=view),
+                  cloud_values(points, mi, cmap="viridis", clim=(0.0, np.log(2)), view=view)]
+        for j, img in enumerate(images):
+            axes[i, j].imshow(img)
+            axes[i, j].set_title(columns[j] if i == 0 else "", fontsize=10)
+        axes[i, 0].text(-0.05, 0.5, title, transform=axes[i, 0].transAxes, rotation=90,
+                        ha="right", va="center", fontsize=9)
+    return fig
+
+
+def reliability_diagrams(curves: dict, size: float = 3.3):
+    """Reliability diagrams: ``curves`` class -> {version: :func:`~mi_lib.inverse.
+    uncertainty.reliability` output}; observed frequency against mean probability per
+    bin (marker area ~ the bin's points), the diagonal being perfect calibration."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(size * len(curves), size),
+                             squeeze=False, layout="constrained")
+    for ax, (name, versions) in zip(axes[0], curves.items(), strict=True):
+        ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
+        for k, (label, r) in enumerate(versions.items()):
+            ok = r["count"] > 0
+            w = r["count"][ok] / r["count"][ok].max()
+            ax.plot(r["confidence"][ok], r["frequency"][ok], color=f"C{k}", lw=1.2, label=label)
+            ax.scatter(r["confidence"][ok], r["frequency"][ok], s=10 + 60 * w, color=f"C{k}")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(f"predicted P({name})")
+        ax.set_ylabel("observed frequency")
+        ax.set_title(name, fontsize=10)
+        ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def robustness_curves(table: pd.DataFrame, metric: str = "scar_dice", size: float = 2.8):
+    """One panel per perturbation: ``metric`` (mean over test cases) against the
+    perturbation's strength, one line per model; ``table`` as ``robustness.csv``."""
+    kinds = list(dict.fromkeys(table["perturbation"]))
+    fig, axes = plt.subplots(1, len(kinds), figsize=(size * len(kinds), size + 0.3),
+                             squeeze=False, layout="constrained", sharey=True)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        part = table[table["perturbation"] == kind]
+        for k, (model, g) in enumerate(part.groupby("model", sort=False)):
+            g = g.sort_values("level")
+            ax.plot(g["level"], g[metric], marker="o", color=f"C{k}", label=model)
+        ticks = part.drop_duplicates("level").sort_values("level")
+        ax.set_xticks(ticks["level"])
+        ax.set_xticklabels(["clean" if lv == 0 else f"{st:g}" for lv, st in
+                            zip(ticks["level"], ticks["strength"], strict=True)], fontsize=8)
+        ax.set_title(kind.replace("_", " "), fontsize=10)
+        ax.set_xlabel("strength")
+    axes[0, 0].set_ylabel(metric.replace("_", " "))
+    axes[0, -1].legend(fontsize=7)
     return fig

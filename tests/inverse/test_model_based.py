@@ -98,3 +98,19 @@ def test_the_inversion_recovers_a_known_infarct(model):
     assert segmentation_scores(neutral["labels"], true, SCAR)["dice"] >= 0.8
     again = fit_infarct(model, obs, s)
     assert again["parameters"] == neutral["parameters"]      # seeded
+
+
+def test_cases_spread_over_scenarios_and_non_identifiability_is_counted():
+    import pandas as pd
+
+    from mi_lib.inverse.model_based import non_identifiable, pick_cases
+
+    cases = pick_cases([3, 5, 8], 16, 10, seed=0)
+    assert len(cases) == len(set(cases)) == 10
+    assert len({j for _, j in cases}) == 10 and {r for r, _ in cases} <= {3, 5, 8}
+    assert len(pick_cases([3], 4, 10)) == 4                 # no more than there are
+    t = pd.DataFrame({"method": ["a"] * 4, "discrepancy": [0.1, 0.1, 0.5, 0.5],
+                      "noise_floor": [0.2] * 4, "scar_dice": [0.9, 0.1, 0.1, 0.9]})
+    r = non_identifiable(t).loc["a"]
+    assert r["explains the QRS"] == 0.5 and r["scar Dice < 0.5"] == 0.5
+    assert r["explains it yet wrong"] == 0.25

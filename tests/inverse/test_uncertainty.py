@@ -122,3 +122,39 @@ def test_posterior_draws_of_a_network_are_seeded_and_sum_up(tmp_path):
     assert not np.array_equal(post["probability"], other["probability"])
     with pytest.raises(ValueError):
         posterior(model, s, [0], k=1)
+
+
+def test_uncertainty_that_tracks_error_correlates_with_it(tmp_path):
+    """A posterior whose entropy grows with its error: the per-point correlation is
+    positive and the entropy tells wrong points from right ones; the case table scores
+    the arg-max map; the showcase picks the median and the worst case."""
+    from test_products import fake_simulations  # tests/inverse, on the path (rootdir mode)
+
+    from mi_lib.inverse import load_samples
+    from mi_lib.inverse.uncertainty import case_table, error_correlations, showcase
+
+    s = load_samples(fake_simulations(tmp_path / "sim.zarr"), n_points=64, qrs_length=32)
+    rows = [0, 1, 2]
+    rng = np.random.default_rng(0)
+    truth = s.labels[rows]
+    q = rng.uniform(0.6, 1.0, size=truth.shape)       # confidence in the true class
+    wrong = rng.random(truth.shape) < 0.2             # these: nearly uniform, another wins
+    prob = np.empty(truth.shape + (3,))
+    other = (truth + 1) % 3
+    for c in range(3):
+        right = np.where(truth == c, q, (1 - q) / 2)
+        bad = np.where(truth == c, 0.30, np.where(other == c, 0.36, 0.34))
+        prob[..., c] = np.where(wrong, bad, right)
+    post = {"probability": prob, "entropy": entropy(prob),
+            "aleatoric": entropy(prob), "mutual_information": np.zeros(truth.shape)}
+    cases = case_table(s, rows, post)
+    assert len(cases) == 3 * len(s.scenarios) and cases.split.eq("test").all()
+    assert np.all(cases.entropy > 0)
+    corr = error_correlations(s, rows, post, cases)
+    assert corr["point_entropy_rho"] > 0.5 and corr["point_auc"] > 0.8
+    assert corr["n_points"] == int((s.aha[rows] > 0).sum()) * len(s.scenarios)
+    picks = showcase(cases)
+    assert picks[0][0] == "typical" and picks[-1][0] == "failed"
+    worst = cases.scar_dice.idxmin()
+    assert (cases.subject.iloc[worst], cases.scenario.iloc[worst]) == (
+        s.subjects[rows[picks[-1][1]]], s.scenarios[picks[-1][2]])
