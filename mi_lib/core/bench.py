@@ -186,6 +186,32 @@ def _qrs_simulation(runs: int) -> dict:
                          "samples": model.n_samples, "dt_ms": model.dt}}
 
 
+@benchmark("inversion.model_based")
+def _inversion_model_based(runs: int) -> dict:
+    """Notebook 09's model-based inversion of one case on the shipped heart (2 mm): the
+    lateral transmural scenario's QRS fitted from the neutral start with the standard
+    profile's search (CMA-ES, 12 candidates x 30 generations, MSE + soft-DTW on 128
+    samples), one thread; seconds per case, each run a new seed."""
+    from mi_lib.core.config import settings as profile_scale
+    from mi_lib.inverse.model_based import fit_infarct, profile_inversion
+    from mi_lib.twin.scenarios import get_scenario
+
+    model = _shipped_heart_model()
+    observed = model.simulate(get_scenario("lateral_transmural"))["qrs"]
+    scale = profile_scale("standard")["uncertainty"]
+    times, sims = [], []
+    for r in range(runs):
+        start = time.perf_counter()
+        fit = fit_infarct(model, observed, profile_inversion(scale, seed=r))
+        times.append(time.perf_counter() - start)
+        sims.append(fit["n_simulations"])
+    return {"times": times, "unit": "s per case",
+            "settings": {"nodes": model.anatomy.n_nodes, "scenario": "lateral_transmural",
+                         "popsize": scale["popsize"], "max_generations": scale["max_generations"],
+                         "qrs_samples": scale["n_samples"], "simulations_per_case": max(sims),
+                         "start": "neutral", "threads": 1}}
+
+
 @benchmark("cohort.campaign")
 def _cohort_campaign(runs: int) -> dict:
     """The standard cohort (49 subjects over the two shipped hearts x 18 scenarios) from
