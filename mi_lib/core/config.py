@@ -65,10 +65,10 @@ PROFILE_SETTINGS: dict[str, dict] = {
         # 40 infarcts per subject (1960 simulations); each training of the 2 x 2 study the
         # samples of 20 epochs of the 16 scenarios (two processes together ~10 minutes)
         "bridge": {"n_infarcts": 40, "epochs": 20},
-        # 20 draws per case; the robustness trainings at notebook 07's ablation budget;
-        # 8 test cases inverted twice (neutral, hybrid) with 12 x 30 simulations each
-        "uncertainty": {"n_draws": 20, "robust_epochs": 10, "n_model_based": 8,
-                        "popsize": 12, "mu": 6, "max_generations": 30, "n_samples": 128},
+        # 16 draws per case; the two robustness trainings 8 epochs each (in parallel);
+        # 6 test cases inverted twice (neutral, hybrid) with 12 x 25 simulations each
+        "uncertainty": {"n_draws": 16, "robust_epochs": 8, "n_model_based": 6,
+                        "popsize": 12, "mu": 6, "max_generations": 25, "n_samples": 128},
         "models": {"n_columns": 8, "n_statistics": 200},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },
