@@ -65,10 +65,11 @@ PROFILE_SETTINGS: dict[str, dict] = {
         # 40 infarcts per subject (1960 simulations); each training of the 2 x 2 study the
         # samples of 20 epochs of the 16 scenarios (two processes together ~10 minutes)
         "bridge": {"n_infarcts": 40, "epochs": 20},
-        # 16 draws per case; the two robustness trainings 8 epochs each (in parallel);
-        # 6 test cases inverted twice (neutral, hybrid) with 12 x 25 simulations each
-        "uncertainty": {"n_draws": 16, "robust_epochs": 8, "n_model_based": 6,
-                        "popsize": 12, "mu": 6, "max_generations": 25, "n_samples": 128},
+        # 16 draws per case; the robustness fine-tunings 4 epochs of the clean training
+        # set (in parallel); 4 test cases inverted twice (neutral, hybrid) with 12 x 20
+        # simulations each
+        "uncertainty": {"n_draws": 16, "robust_epochs": 4, "n_model_based": 4,
+                        "popsize": 12, "mu": 6, "max_generations": 20, "n_samples": 128},
         "models": {"n_columns": 8, "n_statistics": 200},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},
     },
@@ -85,7 +86,7 @@ PROFILE_SETTINGS: dict[str, dict] = {
                     "epochs": 300, "decay_every": 50, "ablation_epochs": 300,
                     "finetune_epochs": 50},
         "bridge": {"n_infarcts": 200, "epochs": 300},
-        "uncertainty": {"n_draws": 50, "robust_epochs": 300, "n_model_based": 160,
+        "uncertainty": {"n_draws": 50, "robust_epochs": 50, "n_model_based": 160,
                         "popsize": 16, "mu": 8, "max_generations": 60, "n_samples": 128},
         "models": {"n_columns": 8, "n_statistics": 500},
         "analysis": {"noise_floor_splits": 20, "cross_check_draws": 10},

@@ -140,27 +140,39 @@ def augmented(samples: Samples, seed: int = 0, electrodes: dict | None = None,
                    raw_qrs=None)
 
 
-def robust_trainings(samples: Samples, split: dict, config, training, epochs: int, folder,
+def robust_trainings(samples: Samples, split: dict, main_folder, epochs: int, folder,
                      electrodes: dict | None = None, seed: int = 0, profile: str = "",
                      n_jobs: int = 1) -> tuple[dict, object]:
-    """The two trainings of the robustness study, with one budget: ``plain`` on
-    ``samples`` for ``epochs`` epochs (the rate halved every third of them), and
-    ``augmented`` on :func:`augmented` samples (one perturbed copy per case, so half the
-    epochs: :func:`~mi_lib.bridge.study.same_budget`), into ``folder/plain`` and
-    ``folder/augmented`` (resumable). Returns ``({name: network}, table)`` with the
-    table's best epoch, seconds, epochs and samples per epoch."""
+    """The two trainings of the robustness study: the trained model of ``main_folder``
+    fine-tuned with one budget at its final learning rate (no further decay), ``plain``
+    on ``samples`` for ``epochs`` epochs and ``augmented`` on :func:`augmented` samples
+    (one perturbed copy per case: half the epochs,
+    :func:`~mi_lib.bridge.study.same_budget`), into ``folder/plain`` and
+    ``folder/augmented`` (resumable). Both start from the same weights and see as many
+    samples, so what differs is the augmentation alone. Returns ``({name: network},
+    table)`` with the table's best epoch, seconds, epochs and samples per epoch."""
+    import json
+
     import pandas as pd
 
     from ..bridge.study import same_budget
+    from ..core import names
+    from .model import ModelConfig
     from .products import fit_many, load_model
+    from .training import TrainingSettings
 
+    main = json.loads((Path(main_folder) / names.SETTINGS).read_text())
+    config = ModelConfig.from_dict(main["model"])
+    trained = TrainingSettings(**main["training"])
     extra = augmented(samples, seed=int(seed), electrodes=electrodes)
-    plain = replace(training, epochs=int(epochs), decay_every=max(1, int(epochs) // 3))
+    plain = replace(trained, epochs=int(epochs), lr=trained.final_lr,
+                    decay_every=max(int(epochs), 1), seed=int(seed))
     sets = {"plain": samples, "augmented": extra}
     budgets = {"plain": plain,
                "augmented": same_budget(plain, len(samples.scenarios), len(extra.scenarios))}
     jobs = {k: {"samples": sets[k], "split": split, "config": config, "training": budgets[k],
-                "folder": Path(folder) / k, "profile": profile} for k in sets}
+                "folder": Path(folder) / k, "profile": profile, "init": Path(main_folder)}
+            for k in sets}
     done = fit_many(jobs, n_jobs=int(n_jobs))
     table = pd.DataFrame(done).T.assign(
         epochs=[budgets[k].epochs for k in done],
