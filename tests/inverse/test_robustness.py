@@ -80,3 +80,28 @@ def test_electrodes_not_moved_record_the_stored_qrs(model, sims):
     w = with_qrs(s, [0], moved[None])
     assert np.allclose(w.qrs[0], [prepare_qrs(r, s.dt, 32) for r in moved])
     assert np.array_equal(w.qrs[1:], s.qrs[1:])
+
+
+def test_the_two_fine_tunings_start_from_the_model_and_see_as_many_samples(tmp_path):
+    import json
+
+    from test_products import fake_simulations  # tests/inverse, on the path (rootdir mode)
+
+    from mi_lib.core import names
+    from mi_lib.inverse import load_samples, products, split_subjects
+    from mi_lib.inverse.robustness import robust_trainings
+    from mi_lib.inverse.settings import model_config, training_settings
+
+    s = load_samples(fake_simulations(tmp_path / "sim.zarr"), n_points=64, qrs_length=32)
+    split = split_subjects(s.subjects, s.sources, seed=0)
+    main = tmp_path / names.INFERENCE
+    products.fit(s, split, model_config(n_points=64, qrs_length=32, width=0.125),
+                 training_settings(epochs=3, lr=1e-3, decay_every=1), main, progress=False)
+    nets, table = robust_trainings(s, split, main, 2, tmp_path / "robust", seed=1)
+    assert list(table.epochs) == [2, 1]
+    assert table.samples_per_epoch["augmented"] == 2 * table.samples_per_epoch["plain"]
+    for k in ("plain", "augmented"):
+        settings = json.loads((tmp_path / "robust" / k / names.SETTINGS).read_text())
+        assert settings["initialised_from"] == str(main)
+        assert settings["training"]["lr"] == pytest.approx(1e-3 * 0.5 ** 2)  # final rate
+    assert set(nets) == {"plain", "augmented"}
