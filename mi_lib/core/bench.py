@@ -190,7 +190,7 @@ def _qrs_simulation(runs: int) -> dict:
 def _inversion_model_based(runs: int) -> dict:
     """Notebook 09's model-based inversion of one case on the shipped heart (2 mm): the
     lateral transmural scenario's QRS fitted from the neutral start with the standard
-    profile's search (CMA-ES, 12 candidates x 20 generations, MSE + soft-DTW on 128
+    profile's search (CMA-ES, 12 candidates x 30 generations, MSE + soft-DTW on 128
     samples), one thread; seconds per case, each run a new seed."""
     from mi_lib.core.config import settings as profile_scale
     from mi_lib.inverse.model_based import fit_infarct, profile_inversion

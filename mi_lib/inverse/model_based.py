@@ -29,11 +29,16 @@ from ..twin.scenarios import CV_DEFAULT, SCAR, Scenario, tissue_labels
 
 #: the fitted parameters, in the order of the search's coordinates
 PARAMETERS = ("ab0", "rt0", "r_ab", "r_rt", "r_tm")
-#: bounds of the bounded parameters (logistic map); rt0 is periodic
-BOUNDS = {"ab0": (0.05, 0.95), "r_ab": (0.05, 0.6), "r_rt": (0.03, 0.45), "r_tm": (0.2, 3.0)}
+#: bounds of the bounded parameters (logistic map; the radii on a log scale); rt0 is
+#: periodic. They hold every scenario of :mod:`~mi_lib.twin.scenarios`, the apical caps
+#: (ab0 = 0, r_rt = 2: all round the LV) included.
+BOUNDS = {"ab0": (0.0, 1.0), "r_ab": (0.05, 0.8), "r_rt": (0.03, 2.0), "r_tm": (0.2, 3.0)}
+#: the parameters mapped on a log scale
+LOG_SCALE = ("r_ab", "r_rt")
 #: turns of rt0 per unit of its search coordinate
 RT_TURNS = 0.125
-#: the neutral start's step per coordinate (rt0's covers half a turn either way)
+#: the neutral start's step per coordinate (rt0's covers half a turn either way); the
+#: start itself is the middle of every bound (ab0 = 0.5, the radii's geometric means)
 NEUTRAL_STDS = (1.0, 4.0, 1.0, 1.0, 1.0)
 DISCREPANCIES = ("soft_dtw", "mse")
 
@@ -74,8 +79,11 @@ def _sigmoid(x):
 def to_parameters(x) -> dict:
     """Search coordinates ``x (5,)`` -> the infarct's parameters (:data:`PARAMETERS`)."""
     x = np.asarray(x, float)
-    p = {name: lo + (hi - lo) * float(_sigmoid(x[PARAMETERS.index(name)]))
-         for name, (lo, hi) in BOUNDS.items()}
+    p = {}
+    for name, (lo, hi) in BOUNDS.items():
+        u = float(_sigmoid(x[PARAMETERS.index(name)]))
+        p[name] = (float(np.exp(np.log(lo) + (np.log(hi) - np.log(lo)) * u))
+                   if name in LOG_SCALE else lo + (hi - lo) * u)
     p["rt0"] = float(x[1] * RT_TURNS % 1.0)
     return {k: p[k] for k in PARAMETERS}
 
@@ -85,7 +93,10 @@ def from_parameters(params: dict) -> np.ndarray:
     rt0 taken in (-0.5, 0.5] turn)."""
     x = np.zeros(len(PARAMETERS))
     for name, (lo, hi) in BOUNDS.items():
-        u = np.clip((float(params[name]) - lo) / (hi - lo), 1e-4, 1 - 1e-4)
+        v = float(params[name])
+        u = ((np.log(max(v, 1e-12)) - np.log(lo)) / (np.log(hi) - np.log(lo))
+             if name in LOG_SCALE else (v - lo) / (hi - lo))
+        u = np.clip(u, 1e-4, 1 - 1e-4)
         x[PARAMETERS.index(name)] = np.log(u / (1 - u))
     rt = (float(params["rt0"]) + 0.5) % 1.0 - 0.5
     x[1] = rt / RT_TURNS

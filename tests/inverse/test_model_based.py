@@ -92,7 +92,7 @@ def test_the_inversion_recovers_a_known_infarct(model):
     assert hybrid["start"] == "hybrid" and hybrid["n_simulations"] == 8 * 15
     assert segmentation_scores(hybrid["labels"], true, SCAR)["dice"] >= 0.9 > wrong["dice"]
     assert np.all(np.diff(hybrid["history"]) <= 0)           # the best so far
-    s = InversionSettings(cma=CMASettings(popsize=12, mu=6, sigma0=1.0, max_generations=20,
+    s = InversionSettings(cma=CMASettings(popsize=12, mu=6, sigma0=1.0, max_generations=30,
                                           x0=0.0, seed=0))
     neutral = fit_infarct(model, obs, s)
     assert segmentation_scores(neutral["labels"], true, SCAR)["dice"] >= 0.8
