@@ -227,7 +227,8 @@ def fit_infarct(model, observed, settings: InversionSettings | None = None, star
                 best = {"discrepancy": float(d[k]), "parameters": to_parameters(xs[k]),
                         "labels": sims[k][0], "qrs": sims[k][1]}
             history.append(best["discrepancy"])
-            if es.stop().get("tolx") or es.stop().get("tolupsigma"):
+            stop = es.stop()
+            if stop.get("tolx") or stop.get("tolupsigma"):
                 break
     if hasattr(bar, "close"):
         bar.close()
@@ -369,12 +370,11 @@ def study_cases(simulations, specs, samples, cases, vae_maps, settings: Inversio
     by_name = {sp.name: sp for sp in specs}
     n = samples.features.shape[1]
     rows_out, maps = [], {}
-    models = {}
+    model = None
     for row, j in progress_bar(list(cases), desc="model-based", enabled=progress):
         name, scen = samples.subjects[row], samples.scenarios[j]
-        if name not in models:
-            models = {name: subject_model(by_name[name], model_options)}
-        model = models[name]
+        if model is None or model.anatomy.name != name:   # one subject's model at a time
+            model = subject_model(by_name[name], model_options)
         sub = simulations.sel(subject=name, scenario=scen)
         observed = np.asarray(sub.qrs.values, float)
         index = np.asarray(sub.dense_index.values[:n], int)

@@ -92,11 +92,10 @@ def electrode_qrs(simulations, specs, subjects, scenarios, distances, seed: int 
     sub = simulations.sel(subject=list(subjects), scenario=list(scenarios))
     at, tissue = sub.activation_time.values, sub.tissue.values
     distances = [float(d) for d in distances]
-    jobs = (delayed(_subject_electrodes)(by_name[name], model_options, at[i], tissue[i],
-                                         distances, seed, i)
-            for i, name in enumerate(subjects))
-    parts = Parallel(n_jobs=int(n_jobs))(jobs) if int(n_jobs) != 1 else [
-        job[0](*job[1], **job[2]) for job in jobs]
+    args = [(by_name[name], model_options, at[i], tissue[i], distances, seed, i)
+            for i, name in enumerate(subjects)]
+    parts = (Parallel(n_jobs=int(n_jobs))(delayed(_subject_electrodes)(*a) for a in args)
+             if int(n_jobs) != 1 else [_subject_electrodes(*a) for a in args])
     return {d: np.stack([p[d] for p in parts]).astype(np.float32) for d in distances}
 
 

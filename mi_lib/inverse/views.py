@@ -186,16 +186,16 @@ def cloud_values(points, values, *, cmap="magma", clim=(0.0, 1.0), view="anterio
 
 def posterior_panels(cases, *, view="anterior", size: float = 2.6):
     """Notebook 09's posterior maps: one row per case ``(title, points, truth,
-    probability (N, 3), mutual_information (N,))``: the truth, P(scar), P(border zone),
-    the predictive entropy (0 to log 3 nats) and the mutual information (0 to log 2)."""
+    probability (N, 3), entropy (N,), mutual_information (N,))``: the truth, P(scar),
+    P(border zone), the predictive entropy (0 to log 3 nats) and the mutual information
+    (0 to log 2)."""
     columns = ("truth", "P(scar)", "P(border zone)", "entropy", "mutual information")
     fig, axes = plt.subplots(len(cases), len(columns), squeeze=False, layout="constrained",
                              figsize=(size * len(columns), (size + 0.3) * len(cases)))
     for ax in axes.ravel():
         ax.axis("off")
-    for i, (title, points, truth, prob, mi) in enumerate(cases):
+    for i, (title, points, truth, prob, ent, mi) in enumerate(cases):
         prob = np.asarray(prob, float)
-        ent = -(np.where(prob > 0, prob * np.log(np.clip(prob, 1e-12, None)), 0)).sum(-1)
         images = [cloud_render(points, truth, view=view),
                   cloud_values(points, prob[:, 2], cmap="Reds", view=view),
                   cloud_values(points, prob[:, 1], cmap="Oranges", view=view),
