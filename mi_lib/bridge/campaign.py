@@ -26,11 +26,13 @@ from ..twin.scenarios import CV_DEFAULT
 from .infarcts import (
     BZ_WIDTH,
     CONDITIONING,
+    LONG_AXES,
     POOL,
     carry_draws,
     lge_descriptors,
     population_draws,
     territory_shares,
+    twin_measure,
 )
 from .mapping import territory_shifts
 
@@ -45,7 +47,13 @@ class BridgeSettings:
     velocity factors (the scenarios' 10 % and 50 %); ``shares`` territory -> probability
     (empty: the population's); ``condition``: each territory's infarcts drawn from the model
     conditioned on that territory's LGE descriptors, resampling ``pool`` draws per infarct
-    (:func:`~mi_lib.bridge.infarcts.population_draws`), else territories given at random.
+    (:func:`~mi_lib.bridge.infarcts.population_draws`), else territories given at random;
+    ``per_territory``: each territory drawn from its own refit of the model when the model
+    record carries one (:mod:`~mi_lib.bridge.territories`; territories of too few LGE
+    infarcts have none and keep the pooled fit), else all from the pooled fit; ``long_axis``: the map of the reference's long axis to the twin's ``ab``
+    (:data:`~mi_lib.bridge.infarcts.LONG_AXES`); ``condition_on``: where the pool's
+    descriptors are measured for the conditioning, ``"twin"`` (carried onto the subject,
+    :func:`~mi_lib.bridge.infarcts.twin_measure`) or ``"reference"`` (as drawn).
     """
 
     n_infarcts: int
@@ -55,6 +63,9 @@ class BridgeSettings:
     shares: dict = field(default_factory=dict)
     condition: bool = True
     pool: int = POOL
+    per_territory: bool = True
+    long_axis: str = "matched"
+    condition_on: str = "twin"
 
     def __post_init__(self):
         if not isinstance(self.n_infarcts, int) or self.n_infarcts < 1:
@@ -63,6 +74,10 @@ class BridgeSettings:
             raise ValueError(f"bz_width = {self.bz_width}: must lie in [0, 0.5)")
         if not isinstance(self.pool, int) or self.pool < 1:
             raise ValueError(f"pool = {self.pool!r}: must be a positive integer")
+        if self.condition_on not in ("twin", "reference"):
+            raise ValueError(f"condition_on = {self.condition_on!r}: 'twin' or 'reference'")
+        if self.long_axis not in LONG_AXES:
+            raise ValueError(f"long_axis = {self.long_axis!r}: expected one of {LONG_AXES}")
         if not all(0 < v <= 1 for v in self.cv_scale):
             raise ValueError(f"cv_scale = {self.cv_scale}: factors must lie in (0, 1]")
 
@@ -76,23 +91,31 @@ def infarct_names(n: int) -> list[str]:
     return [f"infarct_{k:04d}" for k in range(int(n))]
 
 
-def model_record(personalization, population) -> dict:
-    """The few numbers that redraw a personalised model's infarcts in their territories
-    (plain data: it travels to the workers and is stored in the settings): the model's
-    attributes, its final parameters, the territories' shifts and shares, and their LGE
-    infarcts' descriptors (the conditioning's target)."""
+def _model_part(personalization) -> dict:
     attrs = {k: v for k, v in personalization.attrs.items()
              if k == "model" or k.startswith("domain_")}
     attrs = json.loads(json.dumps(attrs, default=lambda x: np.asarray(x).tolist()))
     return {"attrs": attrs,
-            "final_physical": np.asarray(personalization["final_physical"].values).tolist(),
+            "final_physical": np.asarray(personalization["final_physical"].values).tolist()}
+
+
+def model_record(personalization, population, territories: dict | None = None) -> dict:
+    """The few numbers that redraw a personalised model's infarcts in their territories
+    (plain data: it travels to the workers and is stored in the settings): the model's
+    attributes, its final parameters, the territories' own fits (``territories``:
+    territory -> personalization dataset of :func:`~mi_lib.bridge.territories.territory_fit`,
+    their attributes and parameters alike), the territories' shifts and shares, and their
+    LGE infarcts' descriptors (the conditioning's target)."""
+    return {**_model_part(personalization),
+            "territories": {str(t): _model_part(ds)
+                            for t, ds in sorted((territories or {}).items())},
             "shifts": territory_shifts(population), "shares": territory_shares(population),
             "lge": ({t: {k: v.tolist() for k, v in d.items()}
                      for t, d in lge_descriptors(population).items()}
                     if all(f"aligned_{k}" in population for k in CONDITIONING) else {})}
 
 
-def _model_dataset(record: dict):
+def _model_dataset(record: dict):  # a record's model part as a personalization dataset
     import xarray as xr
 
     ds = xr.Dataset({"final_physical": ("parameter", np.asarray(record["final_physical"]))})
@@ -108,15 +131,25 @@ def _check_record(record: dict, settings: BridgeSettings) -> None:
                          "or BridgeSettings(condition=False)")
 
 
-def subject_draws(record: dict, settings: BridgeSettings, index: int) -> dict:
+def subject_draws(record: dict, settings: BridgeSettings, index: int, coords=None) -> dict:
     """The infarcts of subject number ``index`` (:func:`population_draws`, seeded by
-    ``[settings.seed, index]``) and that seed."""
+    ``[settings.seed, index]``) and that seed. ``coords`` (the subject's
+    :class:`~mi_lib.twin.coordinates.Coordinates`) are needed to condition on the twin."""
     _check_record(record, settings)
+    measure = None
+    if settings.condition and settings.condition_on == "twin":
+        if coords is None:
+            raise ValueError("conditioning on the twin needs the subject's coordinates "
+                             "(coords=), or BridgeSettings(condition_on='reference')")
+        measure = twin_measure(coords.tm, coords.ab, coords.rt, coords.lv, settings.long_axis)
     seed = int(np.random.default_rng([settings.seed, int(index)]).integers(2**31))
     draws = population_draws(_model_dataset(record), record["shifts"],
                              settings.shares or record["shares"], settings.n_infarcts, seed,
                              lge=record["lge"] if settings.condition else None,
-                             pool=settings.pool)
+                             pool=settings.pool,
+                             models={t: _model_dataset(part) for t, part in
+                                     record.get("territories", {}).items()}
+                             if settings.per_territory else None, measure=measure)
     return {**draws, "draw_seed": seed}
 
 
@@ -129,11 +162,11 @@ def simulate_subject(spec, index: int, parts, record: dict, settings: BridgeSett
     model = subject_model(spec, model_options)
     names = infarct_names(settings.n_infarcts)
     wanted = [p for p in parts if p != "anatomy"]
-    draws = subject_draws(record, settings, index) if wanted else None
-    rows = [names.index(p) for p in wanted]
     c = model.coords
-    labels = (carry_draws(draws, c.tm, c.ab, c.rt, c.lv, rows, settings.bz_width)
-              if wanted else None)
+    draws = subject_draws(record, settings, index, c) if wanted else None
+    rows = [names.index(p) for p in wanted]
+    labels = (carry_draws(draws, c.tm, c.ab, c.rt, c.lv, rows, settings.bz_width,
+                          settings.long_axis) if wanted else None)
     k = 0
     for part in parts:
         if part == "anatomy":
@@ -240,6 +273,9 @@ def run_population_campaign(specs, out_path, record: dict, settings: BridgeSetti
             "scar_source": options["scar_source"], "bridge_settings": json.dumps(
                 settings.to_dict()), "infarct_model": record["attrs"]["model"],
             "final_physical": json.dumps(record["final_physical"]),
+            "territory_final_physical": json.dumps(
+                {t: part["final_physical"] for t, part in record.get("territories", {}).items()}
+                if settings.per_territory else {}),
             "territory_shifts": json.dumps(record["shifts"]),
             "territory_shares": json.dumps(settings.shares or record["shares"]),
             **(attrs or {})})

@@ -34,7 +34,7 @@ SEGMENT_COVERAGE = 0.10
 SEGMENT_SHARE_MIN = 0.6
 
 
-def twin_descriptors(tissue, coords, lv, n_slices: int) -> dict:
+def twin_descriptors(tissue, coords, lv, n_slices: int, axis=None) -> dict:
     """Descriptors of every infarct of one twin: ``{name: (k,) array}``.
 
     Parameters
@@ -46,11 +46,19 @@ def twin_descriptors(tissue, coords, lv, n_slices: int) -> dict:
     lv : (m,) bool array
         Its LV region.
     n_slices : int
-        Slices of the reference (the long axis ``l = 1 - ab`` is cut into as many).
+        Slices of the reference: the long axis is cut into as many.
+    axis : LongAxis, optional
+        The carry's long-axis map (:class:`~mi_lib.bridge.mapping.LongAxis`): each node
+        goes to the reference slice nearest its ``l`` (slice ``k`` lies at
+        ``k / (n_slices - 1)``), so a twin slice holds the LV share the reference's
+        slice holds; None: ``l = 1 - ab`` cut into ``n_slices`` equal bands.
     """
     lv = np.asarray(lv, bool)
     ab, rt = coords[lv, 1], coords[lv, 2]
-    slices = np.minimum(((1.0 - ab) * n_slices).astype(int), n_slices - 1)
+    if axis is None:
+        slices = np.minimum(((1.0 - ab) * n_slices).astype(int), n_slices - 1)
+    else:
+        slices = np.rint(axis.to_l(ab) * (n_slices - 1)).astype(int)
     c = np.mod(1.0 - rt, 1.0)
     out = {k: [] for k in DESCRIPTOR_TOLERANCES}
     for labels in np.asarray(tissue):
@@ -101,12 +109,33 @@ def population_summary(population) -> dict:
     return out
 
 
-def bridge_summary(product, n_slices: int) -> dict:
+def reference_long_axis(population) -> np.ndarray:
+    """The long-axis coordinate ``l`` of every myocardial voxel of a ``population.nc``'s
+    reference (the voxels the model draws on, in 3D)."""
+    myo = np.asarray(population["myocardium"].values, bool)
+    return np.clip(np.asarray(population["longitudinal"].values)[myo], 0.0, 1.0)
+
+
+def product_long_axis(product) -> str:
+    """The long-axis map a ``mi_population.zarr`` was carried with (``bridge_settings``;
+    products without one were carried linearly)."""
+    import json
+
+    return str(json.loads(product.attrs.get("bridge_settings", "{}")).get("long_axis", "linear"))
+
+
+def bridge_summary(product, population) -> dict:
     """Per territory of a ``mi_population.zarr``: the carried infarcts' descriptors
-    (:func:`twin_descriptors` on ``n_slices``, the reference's) and AHA shares (the twin's
-    own segments), as :func:`population_summary`, and ``frequency`` (18,): the fraction of
-    the territory's infarcts whose scar covers at least :data:`SEGMENT_COVERAGE` of a
-    segment's nodes."""
+    (:func:`twin_descriptors` on the slices of ``population``'s reference, through the
+    long-axis map the product was carried with: :func:`product_long_axis`) and AHA shares
+    (the twin's own segments), as :func:`population_summary`, and ``frequency`` (18,): the
+    fraction of the territory's infarcts whose scar covers at least
+    :data:`SEGMENT_COVERAGE` of a segment's nodes."""
+    from .mapping import LongAxis
+
+    n_slices = int(population.sizes["slice"])
+    matched = product_long_axis(product) == "matched"
+    ref_l = reference_long_axis(population) if matched else None
     territory = np.asarray(product["territory"].values).astype(str)
     per = {t: {"descriptors": {k: [] for k in DESCRIPTOR_TOLERANCES}, "mass": np.zeros(18),
                "hits": np.zeros(18), "n": 0} for t in sorted(set(territory.ravel()))}
@@ -116,7 +145,9 @@ def bridge_summary(product, n_slices: int) -> dict:
         coords = np.asarray(one["coords"].values[:n])
         aha = np.asarray(one["aha"].values[:n]).astype(int)
         tissue = np.asarray(one["tissue"].values[:, :n])
-        d = twin_descriptors(tissue, coords, aha > 0, n_slices)
+        lv = aha > 0
+        axis = LongAxis.matched(ref_l, coords[lv, 1]) if matched else None
+        d = twin_descriptors(tissue, coords, lv, n_slices, axis)
         for t, entry in per.items():
             rows = territory[i] == t
             for k in entry["descriptors"]:

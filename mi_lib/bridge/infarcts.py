@@ -15,7 +15,15 @@ from __future__ import annotations
 import numpy as np
 
 from .draw import draw_infarcts, reference_voxels
-from .mapping import carry, coordinate_points, shell, territory_shifts, twin_to_reference, unrotate
+from .mapping import (
+    LongAxis,
+    carry,
+    coordinate_points,
+    shell,
+    territory_shifts,
+    twin_to_reference,
+    unrotate,
+)
 
 #: the descriptors the territories' draws are conditioned on (:func:`territory_weights`)
 CONDITIONING = ("size", "transmural_extent", "circumferential_extent")
@@ -23,6 +31,11 @@ CONDITIONING = ("size", "transmural_extent", "circumferential_extent")
 POOL = 8
 #: kernel bandwidth of the conditioning, in units of the territory's spread
 BANDWIDTH = 0.5
+
+#: how the reference's long axis meets the twin's ``ab``
+#: (:class:`~mi_lib.bridge.mapping.LongAxis`): ``"matched"`` keeps the myocardium's share
+#: below every level, ``"linear"`` is ``ab = 1 - l``
+LONG_AXES = ("matched", "linear")
 
 #: the border zone's width in the wall metric of :func:`~mi_lib.bridge.mapping.coordinate_points`
 #: (the circumference is 1: 0.03 is about 6 mm on an LV of 20 cm circumference)
@@ -37,7 +50,8 @@ def territory_shares(population) -> dict:
 
 
 def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: int = 0,
-                     lge: dict | None = None, pool: int = POOL) -> dict:
+                     lge: dict | None = None, pool: int = POOL,
+                     models: dict | None = None, measure=None) -> dict:
     """``n`` infarcts of the personalised model on the reference, each given a territory.
 
     Parameters
@@ -55,12 +69,21 @@ def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: 
     lge : dict, optional
         Territory -> ``{descriptor: values}`` of the LGE population's infarcts
         (:func:`lge_descriptors`). Given, each territory's infarcts are drawn from the
-        model conditioned on that territory (:func:`territory_weights`: ``pool`` x ``n``
-        draws, resampled without replacement with weights that turn the model's
-        distribution of :data:`CONDITIONING` into the territory's); None: every draw is
-        given a territory at random.
+        model conditioned on that territory (:func:`territory_weights`: ``pool`` draws per
+        infarct of the territory, resampled without replacement with weights that turn
+        the model's distribution of :data:`CONDITIONING` into the territory's); None:
+        every draw is given a territory at random.
     pool : int
         Draws of the model per infarct to resample from, with ``lge``.
+    models : dict, optional
+        Territory -> personalization dataset of that territory's own fit
+        (:func:`~mi_lib.bridge.territories.territory_fit`); territories without one draw
+        from ``personalization``. Every model must live on the same voxels.
+    measure : callable, optional
+        ``measure(voxels, domain, shift) -> (k, 3)`` :data:`CONDITIONING` descriptors of
+        a territory's pool (``shift`` its alignment shift), e.g. measured on the twin the
+        draws go to (:func:`twin_measure`); default :func:`pool_descriptors`, on the
+        reference.
 
     Returns
     -------
@@ -68,8 +91,9 @@ def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: 
         ``reference (n, n_voxels)`` bool (the draws in the aligned frame), ``territory
         (n,)`` str, ``shift (n,)`` float (the territory's alignment shift, turns), ``size
         (n,)`` (infarcted fraction of the model's domain), ``draw (n,)`` int (the draw's
-        index in the seeded sequence of ``pool x n`` draws with ``lge``, else of ``n``),
-        and the voxels' ``r, c, l`` (aligned frame).
+        index in its sequence: with ``lge`` or ``models``, the territory's seeded
+        ``pool`` x (its infarcts) draws, else the subject's ``n``), and the voxels'
+        ``r, c, l`` (aligned frame).
     """
     unknown = set(shares) - set(shifts)
     if unknown:
@@ -78,29 +102,42 @@ def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: 
     names = sorted(shares)
     p = np.asarray([shares[k] for k in names], float)
     territory = np.asarray(names)[rng.choice(len(names), size=int(n), p=p / p.sum())]
-    m = int(n) * (int(pool) if lge else 1)
-    vox, domain = draw_infarcts(personalization, m, seed=int(rng.integers(2**31)))
-    r, c, l = reference_voxels(domain)  # noqa: E741
-    draw = np.arange(int(n))
+    models = models or {}
     if lge:
         missing = sorted(set(territory) - set(lge))
         if missing:
             raise ValueError(f"territories {missing} have no LGE descriptors to condition on")
-        features = pool_descriptors(vox, domain)
-        draw = np.zeros(int(n), int)
-        free = np.ones(m, bool)
+    if not lge and not models:
+        vox, domain = draw_infarcts(personalization, int(n), seed=int(rng.integers(2**31)))
+        draw = np.arange(int(n))
+    else:
+        vox, draw, domain = None, np.zeros(int(n), int), None
         for t in names:
             rows = np.flatnonzero(territory == t)
+            t_seed = int(rng.integers(2**31))  # drawn for every territory: seeds stay put
             if not len(rows):
                 continue
-            w = territory_weights(features, lge[t]) * free
-            pick = rng.choice(m, size=len(rows), replace=False, p=w / w.sum())
-            draw[rows] = pick
-            free[pick] = False
-        vox = vox[draw]
+            m = len(rows) * (int(pool) if lge else 1)
+            v, d = draw_infarcts(models.get(t, personalization), m, seed=t_seed)
+            if domain is None:
+                domain, vox = d, np.zeros((int(n), v.shape[1]), bool)
+            elif d.mask.shape != domain.mask.shape or not np.array_equal(d.mask, domain.mask):
+                raise ValueError(f"territory {t}: its model lives on other voxels than the "
+                                 "others'; refit every territory on one population")
+            pick = np.arange(len(rows))
+            if lge:
+                features = (pool_descriptors(v, d) if measure is None
+                            else measure(v, d, float(shifts[t])))
+                w = territory_weights(features, lge[t])
+                pick = rng.choice(m, size=len(rows), replace=False, p=w / w.sum())
+            vox[rows], draw[rows] = v[pick], pick
+        if domain is None:  # n = 0
+            vox, domain = draw_infarcts(personalization, 0, seed=0)
+    r, c, l = reference_voxels(domain)  # noqa: E741
     return {"reference": vox, "territory": territory,
             "shift": np.asarray([shifts[t] for t in territory], float),
-            "size": vox.mean(axis=1), "draw": draw, "r": r, "c": c, "l": l}
+            "size": vox.mean(axis=1) if len(vox) else np.zeros(0), "draw": draw,
+            "r": r, "c": c, "l": l}
 
 
 def pool_descriptors(vox, domain) -> np.ndarray:
@@ -117,6 +154,30 @@ def pool_descriptors(vox, domain) -> np.ndarray:
         d = infarct_descriptors(k, c, v.astype(float))
         out[j] = [d[name] for name in CONDITIONING]
     return out
+
+
+def twin_measure(tm, ab, rt, lv, axis: str = "matched"):
+    """A ``measure`` for :func:`population_draws`: a pool's :data:`CONDITIONING`
+    descriptors on one twin, the pool moved back by its territory's shift, carried onto
+    the LV region (:func:`carry_draws`' map, without border zone) and measured as the
+    checks measure carried infarcts (:func:`~mi_lib.bridge.checks.twin_descriptors`)."""
+    from .checks import twin_descriptors
+
+    lv = np.asarray(lv, bool)
+    coords = np.column_stack([tm, ab, rt, np.zeros(len(lv))])
+
+    def measure(vox, domain, shift):
+        r, c, l = reference_voxels(domain)  # noqa: E741
+        la = long_axis({"l": l}, ab, lv, axis)
+        scar = carry(np.asarray(vox, np.float32), r, unrotate(c, shift), l, tm[lv], ab[lv],
+                     rt[lv], la) > 0.5
+        tissue = np.zeros((len(scar), len(lv)), np.int8)
+        tissue[:, lv] = np.where(scar, 2, 0)
+        d = twin_descriptors(tissue, coords, lv, int(domain.reference.n_slices),
+                             None if axis == "linear" else la)
+        return np.column_stack([d[k] for k in CONDITIONING])
+
+    return measure
 
 
 def lge_descriptors(population) -> dict:
@@ -150,27 +211,39 @@ def territory_weights(features, lge: dict, bandwidth: float = BANDWIDTH) -> np.n
     return np.maximum(w, 1e-12 * w.max()) if w.max() > 0 else np.ones(len(x))
 
 
-def carry_draws(draws: dict, tm, ab, rt, lv, rows=None, bz_width: float = BZ_WIDTH
-                ) -> np.ndarray:
+def long_axis(draws: dict, ab, lv, kind: str = "matched") -> LongAxis:
+    """The long-axis map (:data:`LONG_AXES`) of :func:`population_draws`' reference voxels
+    (their ``l``) to one twin's LV nodes (``ab`` of the nodes where ``lv``)."""
+    if kind not in LONG_AXES:
+        raise ValueError(f"long axis {kind!r}: expected one of {LONG_AXES}")
+    if kind == "linear":
+        return LongAxis.linear()
+    return LongAxis.matched(draws["l"], np.asarray(ab)[np.asarray(lv, bool)])
+
+
+def carry_draws(draws: dict, tm, ab, rt, lv, rows=None, bz_width: float = BZ_WIDTH,
+                axis: str = "matched") -> np.ndarray:
     """Tissue labels ``(k, m)`` int8 of :func:`population_draws` on one twin's nodes.
 
     Each draw is moved back by its territory's shift
     (:func:`~mi_lib.bridge.mapping.unrotate`), carried onto the LV region ``lv`` (``(m,)``
-    bool) of the twin's coordinates ``tm, ab, rt`` (:func:`~mi_lib.bridge.mapping.carry`),
-    and given a border zone of width ``bz_width`` (:func:`~mi_lib.bridge.mapping.shell`).
-    ``rows`` selects draws (default all). 0 healthy, 1 border zone, 2 scar.
+    bool) of the twin's coordinates ``tm, ab, rt`` (:func:`~mi_lib.bridge.mapping.carry`,
+    the long axis mapped by :func:`long_axis` of kind ``axis``), and given a border zone
+    of width ``bz_width`` (:func:`~mi_lib.bridge.mapping.shell`). ``rows`` selects draws
+    (default all). 0 healthy, 1 border zone, 2 scar.
     """
     lv = np.asarray(lv, bool)
     rows = np.arange(len(draws["territory"])) if rows is None else np.asarray(rows, int)
     labels = np.zeros((len(rows), len(lv)), np.int8)
     nodes = np.flatnonzero(lv)
-    points = coordinate_points(*twin_to_reference(tm[lv], ab[lv], rt[lv]))
+    la = long_axis(draws, ab, lv, axis)
+    points = coordinate_points(*twin_to_reference(tm[lv], ab[lv], rt[lv], la))
     shift = draws["shift"][rows]
     for value in np.unique(shift):
         group = np.flatnonzero(shift == value)
         native_c = unrotate(draws["c"], value)
         scar = carry(draws["reference"][rows[group]].astype(np.float32), draws["r"], native_c,
-                     draws["l"], tm[lv], ab[lv], rt[lv]) > 0.5
+                     draws["l"], tm[lv], ab[lv], rt[lv], la) > 0.5
         for k, row in enumerate(group):
             labels[row, nodes[shell(scar[k], points, bz_width)]] = 1
             labels[row, nodes[scar[k]]] = 2
@@ -178,7 +251,8 @@ def carry_draws(draws: dict, tm, ab, rt, lv, rows=None, bz_width: float = BZ_WID
 
 
 def twin_infarcts(personalization, population, tm, ab, rt, lv, n: int, seed: int = 0,
-                  bz_width: float = BZ_WIDTH, shares: dict | None = None) -> dict:
+                  bz_width: float = BZ_WIDTH, shares: dict | None = None,
+                  axis: str = "matched") -> dict:
     """``n`` population-model infarcts on one twin's nodes: :func:`population_draws`
     carried by :func:`carry_draws`.
 
@@ -198,6 +272,8 @@ def twin_infarcts(personalization, population, tm, ab, rt, lv, n: int, seed: int
         The border zone's width (:data:`BZ_WIDTH`).
     shares : dict, optional
         Territory -> probability; None: :func:`territory_shares` of ``population``.
+    axis : str
+        The long-axis map (:data:`LONG_AXES`; :func:`long_axis`).
 
     Returns
     -------
@@ -206,4 +282,4 @@ def twin_infarcts(personalization, population, tm, ab, rt, lv, n: int, seed: int
     """
     draws = population_draws(personalization, territory_shifts(population),
                              shares or territory_shares(population), n, seed)  # unconditioned
-    return {**draws, "labels": carry_draws(draws, tm, ab, rt, lv, bz_width=bz_width)}
+    return {**draws, "labels": carry_draws(draws, tm, ab, rt, lv, bz_width=bz_width, axis=axis)}

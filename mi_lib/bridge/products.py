@@ -11,6 +11,7 @@ import numpy as np
 from ..core import names
 from ..core.config import RunPaths, settings
 from .campaign import BridgeSettings, model_record, run_population_campaign
+from .territories import MIN_SUBJECTS, territories_to_fit, territory_fit
 
 #: the infarct models notebook 03 fits
 MODELS = ("iterative", "elliptical")
@@ -80,24 +81,62 @@ def bridge_settings(profile: str, n_infarcts: int | None = None, seed: int = 0,
     return BridgeSettings(n_infarcts=n, seed=int(seed), **kw)
 
 
+def territory_fits(paths: RunPaths, profile: str, personalization_ds, population, *,
+                   min_subjects: int = MIN_SUBJECTS, progress: bool = False) -> dict:
+    """Territory -> the personalised model refitted to that territory's LGE infarcts
+    (:func:`~mi_lib.bridge.territories.territory_fit` with the profile's CMA-ES settings),
+    for the territories with at least ``min_subjects`` infarcts. Each is this run's
+    ``bridge_personalization_<territory>.nc``, fitted if missing or made from another
+    pooled fit, population or settings."""
+    import xarray as xr
+
+    from ..core.store import write_netcdf
+    from ..population.personalization import CMASettings
+
+    cma = CMASettings(**settings(profile)["personalization"])
+    wanted = {**cma.attrs(), "pooled_model": str(personalization_ds.attrs["model"]),
+              "pooled_final_physical": json.dumps(np.asarray(
+                  personalization_ds["final_physical"].values).round(12).tolist()),
+              "population_territories": json.dumps(
+                  np.asarray(population["territory"].values).astype(str).tolist())}
+    out = {}
+    for t in territories_to_fit(population, min_subjects):
+        target = paths.product(names.territory_personalization(t))
+        if target.is_file():
+            ds = xr.load_dataset(target)
+            if all(ds.attrs.get(k) == v for k, v in wanted.items()):
+                out[t] = ds
+                continue
+        ds = territory_fit(personalization_ds, population, t, cma, progress=progress)
+        ds.attrs.update({**wanted, "profile": profile})
+        write_netcdf(target, ds)
+        out[t] = xr.load_dataset(target)
+    return out
+
+
 def population_infarcts(paths: RunPaths, profile: str, simulations, personalization_ds,
                         population, bridge: BridgeSettings, *, simulations_path=None,
                         scheduler_address: str | None = None, n_workers: int | None = None,
-                        progress: bool = True, attrs: dict | None = None):
+                        progress: bool = True, attrs: dict | None = None,
+                        territories: dict | None = None):
     """This run's ``mi_population.zarr``, simulated where missing, on the subjects of the
     simulations product ``simulations`` (stored at ``simulations_path``) with its forward
-    model's options and cloud seed. Returns ``(dataset opened lazily, campaign summary)``."""
+    model's options and cloud seed. ``territories``: the territories' own fits
+    (:func:`territory_fits`, computed when None and ``bridge.per_territory``). Returns
+    ``(dataset opened lazily, campaign summary)``."""
     import xarray as xr
 
     from ..twin.products import subject_specs
     from ..twin.virtual_cohort import twin_defaults
 
     specs = subject_specs(simulations, simulations_path)
+    if territories is None and bridge.per_territory:
+        territories = territory_fits(paths, profile, personalization_ds, population)
     if n_workers is None:
         n_workers = twin_defaults(profile)["n_workers"]
     out = paths.product(names.MI_POPULATION)
     _, summary = run_population_campaign(
-        specs, out, model_record(personalization_ds, population), bridge,
+        specs, out, model_record(personalization_ds, population, territories), bridge,
         model_options=json.loads(simulations.attrs["model_options"]),
         seed=int(simulations.attrs.get("seed", 0)), scheduler_address=scheduler_address or None,
         n_workers=int(n_workers), progress=progress, attrs=attrs)

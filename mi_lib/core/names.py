@@ -60,8 +60,14 @@ def personalization(model: str, divergence: str, dims: int) -> str:
     return f"personalization_{model}_{divergence}_{dims}d.nc"
 
 
+def territory_personalization(territory: str) -> str:
+    """Notebook 08's refit of the personalised model to one coronary territory's LGE
+    infarcts: ``bridge_personalization_<territory>.nc`` (the format of notebook 03's)."""
+    return f"bridge_personalization_{territory}.nc"
+
+
 __all__ = ["BRIDGE_CHECKS", "CALIBRATION", "COHORT", "MODEL_BASED", "ROBUSTNESS",
            "UNCERTAINTY", "UNCERTAINTY_MODELS", "HISTORY", "INFERENCE", "ISOMAP", "METRICS", "MI_POPULATION",
            "POPULATION", "PREDICTIONS",
            "REAL_ECG", "SENSITIVITY", "SETTINGS", "SIMULATIONS", "TABLE1", "WEIGHTS",
-           "personalization"]
+           "personalization", "territory_personalization"]

@@ -267,8 +267,9 @@ def cma_strategy(m: int, s: CMASettings, x0=None, stds=None):
 
 
 def personalize(model: InfarctModel, real: np.ndarray, settings: CMASettings | None = None,
-                divergence: str = "kl", *, progress: bool = True) -> Result:
-    """Fit ``model`` to the real population ``real (q, n_voxels)`` with CMA-ES.
+                divergence: str = "kl", *, progress: bool = True, x0=None) -> Result:
+    """Fit ``model`` to the real population ``real (q, n_voxels)`` with CMA-ES, from
+    ``x0`` (CMA-ES coordinates; default ``settings.x0`` in each).
 
     Stops at the first of: energy threshold, generation limit, stagnation (see
     :class:`CMASettings`, :func:`stagnation`), or a numerical stop of ``cma``.
@@ -279,7 +280,7 @@ def personalize(model: InfarctModel, real: np.ndarray, settings: CMASettings | N
 
     s = settings or CMASettings()
     energy = Energy(model, real, divergence, s.n_neighbors)
-    es = cma_strategy(model.n_parameters, s)
+    es = cma_strategy(model.n_parameters, s, x0=x0)
     keys = ("energy_best", "energy_median", "energy_at_mean", "mean", "covariance",
             "sigma", "seconds")
     h = {k: [] for k in keys}

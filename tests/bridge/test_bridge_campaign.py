@@ -39,7 +39,7 @@ def _population():
 def campaign(fitted, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bridge")
     specs = cohort_specs([HEART], 1, seed=0)
-    record = model_record(fitted[0], _population())
+    record = model_record(fitted[0], _population(), territories={"LAD": fitted[0]})
     settings = BridgeSettings(n_infarcts=3, seed=4)
     out = tmp / "mi_population.zarr"
     ds, summary = run_population_campaign(specs, out, record, settings,
@@ -60,15 +60,21 @@ def test_the_product_has_the_simulations_layout_with_an_infarct_dimension(campai
     for var in ("territory", "size", "draw", "draw_seed"):
         assert ds[var].dims == ("subject", "infarct")
     assert set(ds.territory.values.ravel().astype(str)) <= {"LAD", "LCX", "RCA"}
-    draw = ds.draw.values[0]                       # conditioned: picks from pool x n draws
-    assert len(set(draw)) == 3 and np.all((draw >= 0) & (draw < settings.pool * 3))
+    draw = ds.draw.values[0]      # conditioned: picks from the territory's pool x n draws
+    territory = ds.territory.values[0].astype(str)
+    for t in set(territory):
+        rows = territory == t
+        assert len(set(draw[rows])) == rows.sum()
+        assert np.all((draw[rows] >= 0) & (draw[rows] < settings.pool * rows.sum()))
     assert np.all((ds["size"].values > 0) & (ds["size"].values < 1))
     n = int(ds.n_nodes.values[0])
     tissue = ds.tissue.values[0, :, :n]
     aha = ds.aha.values[0, :n]
     assert (tissue == 2).any(axis=1).all()         # every infarct has scar
     assert np.all(aha[(tissue > 0).any(axis=0)] > 0)  # on the LV region only
-    assert json.loads(ds.attrs["bridge_settings"])["n_infarcts"] == 3
+    stored = json.loads(ds.attrs["bridge_settings"])
+    assert stored["n_infarcts"] == 3 and stored["long_axis"] == "matched"
+    assert list(json.loads(ds.attrs["territory_final_physical"])) == ["LAD"]
 
 
 def test_the_infarcts_are_the_seeded_draws_carried_and_simulated(campaign):
@@ -77,7 +83,7 @@ def test_the_infarcts_are_the_seeded_draws_carried_and_simulated(campaign):
     specs, record, settings, out, _ = campaign
     ds = xr.open_zarr(out)
     model = subject_model(specs[0], canonical_options(None))
-    draws = subject_draws(record, settings, 0)
+    draws = subject_draws(record, settings, 0, model.coords)
     assert int(ds.draw_seed.values[0, 0]) == draws["draw_seed"]
     assert list(ds.territory.values[0].astype(str)) == list(draws["territory"])
     c = model.coords
@@ -87,7 +93,9 @@ def test_the_infarcts_are_the_seeded_draws_carried_and_simulated(campaign):
     sim = model.simulate_tissue(labels[1], settings.cv_scale)
     np.testing.assert_allclose(ds.qrs.values[0, 1], sim["qrs"], rtol=1e-5, atol=1e-6)
     other = BridgeSettings(n_infarcts=3, seed=5)
-    assert subject_draws(record, other, 0)["draw_seed"] != draws["draw_seed"]
+    assert subject_draws(record, other, 0, c)["draw_seed"] != draws["draw_seed"]
+    with pytest.raises(ValueError, match="coordinates"):
+        subject_draws(record, settings, 0)
 
 
 def test_a_rerun_resumes_and_other_settings_are_refused(campaign):
@@ -104,7 +112,8 @@ def test_a_rerun_resumes_and_other_settings_are_refused(campaign):
 
 def test_settings_are_validated():
     for bad in ({"n_infarcts": 0}, {"n_infarcts": 2, "bz_width": -0.1},
-                {"n_infarcts": 2, "cv_scale": (0.0, 0.5)}, {"n_infarcts": 2, "pool": 0}):
+                {"n_infarcts": 2, "cv_scale": (0.0, 0.5)}, {"n_infarcts": 2, "pool": 0},
+                {"n_infarcts": 2, "long_axis": "cubic"}, {"n_infarcts": 2, "condition_on": "x"}):
         with pytest.raises(ValueError):
             BridgeSettings(**bad)
 

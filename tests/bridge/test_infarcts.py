@@ -8,6 +8,7 @@ from mi_lib.bridge import mapping
 from mi_lib.bridge.draw import draw_infarcts
 from mi_lib.bridge.infarcts import (
     CONDITIONING,
+    long_axis,
     pool_descriptors,
     population_draws,
     territory_shares,
@@ -62,7 +63,8 @@ def test_the_border_zone_surrounds_the_scar_and_only_it(fitted):
     ds, _ = fitted
     tm, ab, rt, lv = _twin(seed=2)
     out = twin_infarcts(ds, _population(), tm, ab, rt, lv, n=10, seed=3, bz_width=0.06)
-    r, c, l = mapping.twin_to_reference(tm, ab, rt)
+    # the shell is measured in the wall metric of the carry's own (matched) long axis
+    r, c, l = mapping.twin_to_reference(tm, ab, rt, long_axis(out, ab, lv))
     pts = mapping.coordinate_points(r, c, l)
     for lab in out["labels"]:
         scar, bz = lab == 2, lab == 1
@@ -124,8 +126,41 @@ def test_conditioned_draws_take_each_territory_s_infarcts(fitted):
     assert np.median(out["size"][lad]) > np.median(out["size"][rca])
     assert np.median(out["size"][lad]) > np.median(free["size"])
     assert np.median(out["size"][rca]) < np.median(free["size"])
-    assert len(set(out["draw"])) == 30 and out["draw"].max() < 8 * 30
+    for rows in (lad, rca):  # each territory draws its own pool, each draw used once
+        assert len(set(out["draw"][rows])) == rows.sum()
+        assert out["draw"][rows].max() < 8 * rows.sum()
     again = population_draws(ds, shifts, shares, 30, seed=5, lge=lge, pool=8)
     assert np.array_equal(again["reference"], out["reference"])
     with pytest.raises(ValueError, match="LGE descriptors"):
         population_draws(ds, {**shifts, "LCX": 0.1}, {"LCX": 1.0}, 3, lge=lge)
+
+
+def test_the_twin_measure_is_the_checks_measure_of_the_carried_draws(fitted):
+    """Conditioning on the twin measures a pool as the checks measure carried infarcts:
+    the measure equals twin_descriptors of carry_draws' labels (scar only); conditioned on
+    the twin towards large infarcts, the draws carried there are large."""
+    from mi_lib.bridge.checks import twin_descriptors
+    from mi_lib.bridge.infarcts import carry_draws, twin_measure
+
+    ds, _ = fitted
+    tm, ab, rt, lv = _twin(n=6000, seed=5)
+    coords = np.column_stack([tm, ab, rt, np.zeros(len(tm))])
+    draws = population_draws(ds, {"LAD": 0.0, "RCA": 0.35}, {"LAD": 0.5, "RCA": 0.5}, 12, seed=6)
+    measure = twin_measure(tm, ab, rt, lv)
+    labels = carry_draws(draws, tm, ab, rt, lv)
+    rca = draws["territory"] == "RCA"
+    vox, domain = draws["reference"][rca], draw_infarcts(ds, 1, seed=0)[1]
+    got = measure(vox, domain, 0.35)
+    la = long_axis(draws, ab, lv)
+    want = twin_descriptors(np.where(labels[rca] == 2, 2, 0), coords, lv,
+                            domain.reference.n_slices, la)
+    assert np.allclose(got, np.column_stack([want[k] for k in CONDITIONING]))
+    # the pool's largest quarter on this twin as a territory's target
+    pool, dom = draw_infarcts(ds, 200, seed=7)
+    f = measure(pool, dom, 0.0)
+    big = np.argsort(f[:, 0])[-50:]
+    lge = {"LAD": {n: f[big, j] for j, n in enumerate(CONDITIONING)}}
+    out = population_draws(ds, {"LAD": 0.0}, {"LAD": 1.0}, 20, seed=8, lge=lge, measure=measure)
+    carried = twin_descriptors(carry_draws(out, tm, ab, rt, lv), coords, lv,
+                               dom.reference.n_slices, long_axis(out, ab, lv))
+    assert np.median(carried["size"]) > np.percentile(f[:, 0], 65)

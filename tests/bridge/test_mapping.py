@@ -115,3 +115,52 @@ def test_border_zone_is_a_shell_of_the_given_width():
     assert np.array_equal(bz[~scar], gap <= 0.05)
     assert bz.sum() > scar.sum() / 4
     assert not border_zone(scar, tm, ab, rt, width=0.0).any()
+
+
+def test_the_matched_long_axis_keeps_each_band_s_share_of_the_myocardium():
+    """On the reference's own voxels and a twin whose nodes thin out towards the apex, the
+    share of the twin's LV basal to ab(l) is the reference's share basal to l at every
+    slice boundary; the map is monotone, inverts, and is the identity on a twin with the
+    reference's distribution."""
+    from mi_lib.bridge.mapping import LongAxis
+
+    ref = ReferenceAnatomy()
+    ref_l = ref.longitudinal[ref.myocardium]
+    levels = np.unique(ref_l)
+    rng = np.random.default_rng(3)
+    ab = rng.random(40000) ** 0.6               # few nodes near the apex (ab = 0)
+    axis = LongAxis.matched(ref_l, ab, n_knots=201)
+    for cut in 0.5 * (levels[1:] + levels[:-1]):
+        assert np.mean(ab > axis.to_ab(cut)) == pytest.approx(np.mean(ref_l < cut), abs=0.01)
+    grid = np.linspace(0, 1, 101)
+    assert np.all(np.diff(axis.to_ab(grid)) <= 0)
+    assert np.allclose(axis.to_l(axis.to_ab(grid)), grid, atol=1e-9)
+    assert axis.to_ab(0.0) == 1.0 and axis.to_ab(1.0) == 0.0
+    # nodes spread as the reference's voxels, within their slices: ab = 1 - l, nearly
+    spread = np.concatenate([1 - rng.uniform(lo, hi, k) for lo, hi, k in zip(
+        np.r_[0, 0.5 * (levels[1:] + levels[:-1])], np.r_[0.5 * (levels[1:] + levels[:-1]), 1],
+        np.unique(ref_l, return_counts=True)[1] * 4, strict=True)])
+    same = LongAxis.matched(ref_l, spread)
+    assert np.abs(same.to_ab(grid) - (1 - grid)).max() < 0.02
+    lin = LongAxis.linear()
+    assert np.allclose(lin.to_ab(grid), 1 - grid) and np.allclose(lin.to_l(1 - grid), grid)
+    with pytest.raises(ValueError, match="increase"):
+        LongAxis([0.0, 0.6, 0.5, 1.0], [1.0, 0.5, 0.4, 0.0])
+
+
+def test_an_apical_infarct_keeps_its_share_of_the_lv_only_with_the_matched_axis():
+    """The reference's apical cap (l > 0.7) carried to a twin that holds less of its LV near
+    the apex: the matched map keeps the infarct's share of the LV, ab = 1 - l shrinks it."""
+    from mi_lib.bridge.mapping import LongAxis, carry
+
+    ref = ReferenceAnatomy()
+    m = ref.myocardium
+    rr, cc, ll = ref.radial[m], ref.circumferential[m], ref.longitudinal[m]
+    cap = (ll > 0.72).astype(float)
+    rng = np.random.default_rng(4)
+    n = 30000
+    tm, ab, rt = rng.random(n), rng.random(n) ** 0.6, rng.random(n)
+    matched = carry(cap, rr, cc, ll, tm, ab, rt, LongAxis.matched(ll, ab)) > 0.5
+    linear = carry(cap, rr, cc, ll, tm, ab, rt) > 0.5
+    assert matched.mean() == pytest.approx(cap.mean(), abs=0.01)
+    assert cap.mean() - linear.mean() > 0.05
