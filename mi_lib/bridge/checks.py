@@ -68,13 +68,14 @@ def twin_descriptors(tissue, coords, lv, n_slices: int, axis=None) -> dict:
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def reference_segments(population) -> np.ndarray:
+def reference_segments(population, axis=None) -> np.ndarray:
     """AHA segment of every voxel of the reference grid (0 off the myocardium), through
-    the map to the twin's coordinates (``population.nc``'s coordinates)."""
+    the map to the twin's coordinates (``population.nc``'s coordinates; ``axis`` the
+    long-axis map, default ``ab = 1 - l``)."""
     myo = np.asarray(population["myocardium"].values, bool)
     c = np.asarray(population["circumferential"].values)[myo]
     l = np.asarray(population["longitudinal"].values)[myo]  # noqa: E741
-    _, ab, rt = reference_to_twin(np.zeros_like(c), c, np.clip(l, 0, 1))
+    _, ab, rt = reference_to_twin(np.zeros_like(c), c, np.clip(l, 0, 1), axis)
     seg = np.zeros(myo.shape, np.int8)
     seg[myo] = aha_segments(SimpleNamespace(ab=ab, rt=rt, lv=np.ones(len(ab), bool)))
     return seg
@@ -92,11 +93,12 @@ def aha_shares(masses, segments) -> np.ndarray:
     return out / total if total > 0 else out
 
 
-def population_summary(population) -> dict:
+def population_summary(population, axis=None) -> dict:
     """Per territory of the LGE population (``population.nc``): the descriptors of its
-    subjects (``reference_*``, before alignment) and its AHA shares on the reference.
-    Returns ``{territory: {"descriptors": {name: array}, "shares": (18,)}}``."""
-    seg = reference_segments(population)
+    subjects (``reference_*``, before alignment) and its AHA shares on the reference
+    (segments through ``axis``: :func:`reference_segments`; :func:`product_axis` gives a
+    product's). Returns ``{territory: {"descriptors": {name: array}, "shares": (18,)}}``."""
+    seg = reference_segments(population, axis)
     myo = seg > 0
     territory = np.asarray(population["territory"].values).astype(str)
     native = np.asarray(population["infarct_native"].values)
@@ -122,6 +124,21 @@ def product_long_axis(product) -> str:
     import json
 
     return str(json.loads(product.attrs.get("bridge_settings", "{}")).get("long_axis", "linear"))
+
+
+def product_axis(product, population, subject: int = 0):
+    """The long-axis map of a ``mi_population.zarr``'s subject number ``subject`` (the
+    :class:`~mi_lib.bridge.mapping.LongAxis` it was carried with; None: linear), to give
+    the LGE side's AHA segments the map the carried side had."""
+    from .mapping import LongAxis
+
+    if product_long_axis(product) != "matched":
+        return None
+    one = product.isel(subject=subject)
+    n = int(one["n_nodes"].values)
+    lv = np.asarray(one["aha"].values[:n]) > 0
+    return LongAxis.matched(reference_long_axis(population),
+                            np.asarray(one["coords"].values[:n, 1])[lv])
 
 
 def bridge_summary(product, population) -> dict:

@@ -33,6 +33,8 @@ CALIBRATION = "calibration.csv"
 ROBUSTNESS = "robustness.csv"
 #: notebook 09: the model-based inversion beside the network, per case and method
 MODEL_BASED = "model_based.csv"
+#: notebook 09: how far the degraded test QRS lie from the training set's (novelty score)
+NOVELTY = "novelty.csv"
 #: notebook 09: its trained models (a folder under the run)
 UNCERTAINTY_MODELS = "uncertainty_models"
 
@@ -66,7 +68,7 @@ def territory_personalization(territory: str) -> str:
     return f"bridge_personalization_{territory}.nc"
 
 
-__all__ = ["BRIDGE_CHECKS", "CALIBRATION", "COHORT", "MODEL_BASED", "ROBUSTNESS",
+__all__ = ["BRIDGE_CHECKS", "CALIBRATION", "COHORT", "MODEL_BASED", "NOVELTY", "ROBUSTNESS",
            "UNCERTAINTY", "UNCERTAINTY_MODELS", "HISTORY", "INFERENCE", "ISOMAP", "METRICS", "MI_POPULATION",
            "POPULATION", "PREDICTIONS",
            "REAL_ECG", "SENSITIVITY", "SETTINGS", "SIMULATIONS", "TABLE1", "WEIGHTS",

@@ -266,18 +266,22 @@ def profile_inversion(scale: dict, seed: int = 0) -> InversionSettings:
 
 def real_recording(network, samples, specs, leads, dt: float, settings: InversionSettings,
                    model_options=None, n_draws: int = 20, seed: int = 0,
-                   window_ms: float | None = None):
+                   window_ms: float | None = None, novelty=None):
     """A real recording ``leads (8, T)`` (sampled every ``dt`` ms) read on each source
     heart of ``samples`` (the ``_000`` subjects) by the network's posterior
     (:func:`~mi_lib.inverse.uncertainty.posterior`) and by the model-based fit from the
-    neutral start, beside the healthy heart's own discrepancy to it.
+    neutral start, beside the healthy heart's own discrepancy to it; with ``novelty`` (a
+    :class:`~mi_lib.inverse.novelty.Novelty`), how far the recording's QRS lies from the
+    training set's.
 
     Returns
     -------
     pandas.DataFrame
         One column per heart: the network's scar share of the LV (arg-max), mean P(scar),
         mean entropy and mutual information over the LV; the fit's scar share of the LV
-        (nodes), its discrepancy and seconds; the healthy heart's discrepancy.
+        (nodes), its discrepancy and seconds; the healthy heart's discrepancy; with
+        ``novelty``, the QRS's novelty percentile and whether it is flagged (one QRS:
+        the same on every heart).
     """
     from dataclasses import replace
 
@@ -313,6 +317,9 @@ def real_recording(network, samples, specs, leads, dt: float, settings: Inversio
                      "model-based: discrepancy": fit["discrepancy"],
                      "model-based: seconds": fit["seconds"],
                      "healthy heart: discrepancy": none}
+        if novelty is not None:
+            out[name]["novelty: percentile"] = float(novelty.percentile(qrs[None])[0])
+            out[name]["novelty: flagged"] = float(novelty.flagged(qrs[None])[0])
     return pd.DataFrame(out)
 
 
@@ -330,7 +337,7 @@ def noise_floor(observed, dt: float, settings: InversionSettings, snr_db: float 
 
 def study_cases(simulations, specs, samples, cases, vae_maps, settings: InversionSettings,
                 model_options=None, vae_seconds: float = float("nan"),
-                progress: bool = False):
+                progress: bool = False, n_jobs: int = 1):
     """The model-based inversion from the neutral start and from the network's
     prediction (hybrid), beside the network, on test cases of a simulations product.
 
@@ -351,61 +358,96 @@ def study_cases(simulations, specs, samples, cases, vae_maps, settings: Inversio
     vae_seconds : float
         The network's seconds per case (reported in its rows).
     progress : bool
+    n_jobs : int
+        Subjects inverted at a time (joblib processes, one thread each); the results do
+        not depend on it.
 
     Returns
     -------
     (pandas.DataFrame, dict)
-        One row per case and ``method`` (``vae``, ``model_based``, ``hybrid``): subject,
-        scenario, the metric columns, ``discrepancy`` (of the method's map's simulated
-        QRS; the network's map is simulated for it), ``noise_floor`` (20 dB), ``seconds``,
-        ``n_simulations`` and the fitted parameters; and (row, scenario index, method) ->
-        cloud labels.
+        One row per case and ``method`` (``vae``, ``model_based``, ``hybrid``), in the
+        order of ``cases``: subject, scenario, the metric columns, ``discrepancy`` (of the
+        method's map's simulated QRS; the network's map is simulated for it),
+        ``noise_floor`` (20 dB), ``seconds``, ``n_simulations`` and the fitted parameters;
+        and (row, scenario index, method) -> cloud labels.
     """
     import pandas as pd
+    from joblib import Parallel, delayed
 
     from ..core.config import progress_bar
-    from ..twin.virtual_cohort import subject_model
-    from .metrics import lv_extent, sample_metrics
 
     by_name = {sp.name: sp for sp in specs}
     n = samples.features.shape[1]
-    rows_out, maps = [], {}
-    model = None
-    for row, j in progress_bar(list(cases), desc="model-based", enabled=progress):
+    groups: dict = {}
+    for row, j in map(tuple, cases):
         name, scen = samples.subjects[row], samples.scenarios[j]
-        if model is None or model.anatomy.name != name:   # one subject's model at a time
-            model = subject_model(by_name[name], model_options)
         sub = simulations.sel(subject=name, scenario=scen)
-        observed = np.asarray(sub.qrs.values, float)
-        index = np.asarray(sub.dense_index.values[:n], int)
-        cloud = np.asarray(simulations.sel(subject=name).pc_dense.values[:n, 3:6], float)
-        coords = type("CloudCoords", (), {"tm": cloud[:, 0], "ab": cloud[:, 1],
-                                          "rt": cloud[:, 2]})
-        truth, aha, xyz = samples.labels[row, j], samples.aha[row], samples.xyz[row]
-        scale = lv_extent(aha, xyz)
-        floor = noise_floor(observed, model.dt, settings, seed=row * 100 + j)
-        disc = Discrepancy(observed, model.dt, settings)
-        vae = np.asarray(vae_maps[(row, j)])
-        # the network's answer simulated: how well its map explains the QRS
-        vae_nodes = _nodes_from_cloud(model, index, vae)
-        vae_disc = float(disc(disc.prepare(model.simulate_tissue(vae_nodes, settings.cv_scale)
-                                           ["qrs"])[None])[0])
-        base = {"subject": name, "scenario": scen, "noise_floor": floor}
-        rows_out.append({**base, "method": "vae", **sample_metrics(vae, truth, aha, xyz, scale),
-                         "discrepancy": vae_disc, "seconds": vae_seconds, "n_simulations": 0})
-        maps[(row, j, "vae")] = vae
-        start = parameters_from_labels(vae, coords)
-        for method, begin in (("model_based", None), ("hybrid", start)):
-            if method == "hybrid" and begin is None:
-                continue          # the network found no scar: nothing to start from
-            fit = fit_infarct(model, observed, settings, start=begin)
-            labels = fit["labels"][index]
-            maps[(row, j, method)] = labels
-            rows_out.append({**base, "method": method,
+        groups.setdefault(name, []).append({
+            "row": int(row), "j": int(j), "subject": name, "scenario": scen,
+            "observed": np.asarray(sub.qrs.values, float),
+            "index": np.asarray(sub.dense_index.values[:n], int),
+            "cloud": np.asarray(simulations.sel(subject=name).pc_dense.values[:n, 3:6], float),
+            "truth": samples.labels[row, j], "aha": samples.aha[row], "xyz": samples.xyz[row],
+            "vae": np.asarray(vae_maps[(row, j)])})
+    args = [(by_name[name], model_options, settings, items, vae_seconds)
+            for name, items in groups.items()]
+    if int(n_jobs) != 1:
+        parts = Parallel(n_jobs=int(n_jobs))(delayed(_study_subject)(*a) for a in args)
+    else:
+        parts = [_study_subject(*a) for a in progress_bar(args, desc="model-based",
+                                                            enabled=progress)]
+    done = {key: value for part in parts for key, value in part.items()}
+    rows_out, maps = [], {}
+    for row, j in map(tuple, cases):
+        rows, labels = done[(int(row), int(j))]
+        rows_out.extend(rows)
+        maps.update({(int(row), int(j), m): v for m, v in labels.items()})
+    return pd.DataFrame(rows_out), maps
+
+
+def _study_subject(spec, model_options, settings: InversionSettings, items: list,
+                   vae_seconds: float) -> dict:
+    """:func:`study_cases`' worker: one subject's cases, one thread. Returns (row,
+    scenario index) -> (table rows, method -> cloud labels)."""
+    from threadpoolctl import threadpool_limits
+
+    from ..twin.virtual_cohort import subject_model
+    from .metrics import lv_extent, sample_metrics
+
+    out = {}
+    with threadpool_limits(limits=1):
+        model = subject_model(spec, model_options)
+        for it in items:
+            row, j = it["row"], it["j"]
+            cloud, truth, aha, xyz = it["cloud"], it["truth"], it["aha"], it["xyz"]
+            coords = type("CloudCoords", (), {"tm": cloud[:, 0], "ab": cloud[:, 1],
+                                              "rt": cloud[:, 2]})
+            scale = lv_extent(aha, xyz)
+            observed = it["observed"]
+            floor = noise_floor(observed, model.dt, settings, seed=row * 100 + j)
+            disc = Discrepancy(observed, model.dt, settings)
+            vae = it["vae"]
+            # the network's answer simulated: how well its map explains the QRS
+            vae_nodes = _nodes_from_cloud(model, it["index"], vae)
+            vae_disc = float(disc(disc.prepare(model.simulate_tissue(
+                vae_nodes, settings.cv_scale)["qrs"])[None])[0])
+            base = {"subject": it["subject"], "scenario": it["scenario"], "noise_floor": floor}
+            rows = [{**base, "method": "vae", **sample_metrics(vae, truth, aha, xyz, scale),
+                     "discrepancy": vae_disc, "seconds": vae_seconds, "n_simulations": 0}]
+            labels_of = {"vae": vae}
+            start = parameters_from_labels(vae, coords)
+            for method, begin in (("model_based", None), ("hybrid", start)):
+                if method == "hybrid" and begin is None:
+                    continue          # the network found no scar: nothing to start from
+                fit = fit_infarct(model, observed, settings, start=begin)
+                labels = fit["labels"][it["index"]]
+                labels_of[method] = labels
+                rows.append({**base, "method": method,
                              **sample_metrics(labels, truth, aha, xyz, scale),
                              "discrepancy": fit["discrepancy"], "seconds": fit["seconds"],
                              "n_simulations": fit["n_simulations"], **fit["parameters"]})
-    return pd.DataFrame(rows_out), maps
+            out[(row, j)] = (rows, labels_of)
+    return out
 
 
 def _nodes_from_cloud(model, index, cloud_labels) -> np.ndarray:

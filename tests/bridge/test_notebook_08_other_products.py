@@ -64,9 +64,16 @@ def test_a_2d_personalization_is_refused_with_its_name(received):
                                         received["fit_2d.nc"])
 
 
-def test_notebook_08_runs_on_products_made_elsewhere(received, tmp_path):
-    run = "pytest_bridge_other"
-    env = {**os.environ, "MI_PROFILE": "smoke", "MI_PROJECT_ROOT": str(ROOT)}
+RUN = "pytest_bridge_other"
+ENV = {**os.environ, "MI_PROFILE": "smoke", "MI_PROJECT_ROOT": str(ROOT)}
+
+
+@pytest.fixture(scope="module")
+def ran08(received, tmp_path_factory):
+    """Notebook 08 run through papermill on the received products (its run's paths)."""
+    tmp_path = tmp_path_factory.mktemp("nb08_run")
+    run = RUN
+    env = ENV
     cmd = [sys.executable, "-m", "papermill", str(NOTEBOOK), str(tmp_path / "out.ipynb"),
            "-p", "run_name", run, "-p", "population_path", str(received["population.nc"]),
            "-p", "personalization_path", str(received["fit_3d.nc"]),
@@ -75,7 +82,11 @@ def test_notebook_08_runs_on_products_made_elsewhere(received, tmp_path):
            "--no-progress-bar"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
-    paths = RunPaths(run)  # under MI_DERIVED_ROOT (conftest)
+    return RunPaths(run)  # under MI_DERIVED_ROOT (conftest)
+
+
+def test_notebook_08_runs_on_products_made_elsewhere(received, ran08):
+    paths = ran08
     product = xr.open_zarr(paths.product(names.MI_POPULATION))
     assert list(product.subject.values) == [f"kit_geo1_{i:03d}" for i in range(3)]
     assert product.sizes["infarct"] == 3
@@ -97,3 +108,30 @@ def test_notebook_08_runs_on_products_made_elsewhere(received, tmp_path):
                        / names.SETTINGS).read_text())["split"]["test"]
     assert set(table.subject) == set(test)
     assert table.scar_dice.between(0, 1).all()
+    # the territories: too few LGE infarcts (4 / 3 / 4 < 5) for fits of their own
+    assert json.loads(product.attrs["territory_final_physical"]) == {}
+    assert json.loads(product.attrs["bridge_settings"])["long_axis"] == "matched"
+
+
+def test_notebook_09_runs_on_notebook_08s_population_model(received, ran08, tmp_path):
+    """Notebook 09 reads one of notebook 08's trainings (``inference_path``) on the
+    received simulations product: the model's own split, the products written."""
+    folder = ran08.product(names.INFERENCE) / "bridge" / "population"
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "09_uncertainty.ipynb"),
+           str(tmp_path / "out09.ipynb"), "-p", "run_name", RUN + "_09",
+           "-p", "inference_path", str(folder),
+           "-p", "simulations_path", str(received["simulations"]), "-p", "n_jobs", "1",
+           "--no-progress-bar"]
+    done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    paths = RunPaths(RUN + "_09")
+    test = json.loads((folder / names.SETTINGS).read_text())["split"]["test"]
+    unc = xr.open_dataset(paths.product(names.UNCERTAINTY))
+    assert list(unc.subject.values) == test and unc.attrs["model"] == str(folder)
+    assert list(unc.scenario.values) == ["septal_transmural", "lateral_transmural"]
+    cal = pd.read_csv(paths.product(names.CALIBRATION))
+    assert set(cal["class"]) == {"scar", "border zone"} and cal.ece.between(0, 1).all()
+    flags = pd.read_csv(paths.product(names.NOVELTY))
+    assert flags.flagged.between(0, 1).all() and "clean" in set(flags.perturbation)
+    based = pd.read_csv(paths.product(names.MODEL_BASED))
+    assert set(based.method) == {"vae", "model_based", "hybrid"}
