@@ -81,3 +81,25 @@ def test_a_territory_of_one_infarct_or_a_2d_fit_is_refused(refits):
     flat.attrs["dims"] = 2
     with pytest.raises(ValueError, match="2D"):
         territory_fit(flat, pop, "LAD")
+
+
+def test_the_run_keeps_its_territory_fits_and_refits_when_the_pooled_fit_changes(refits):
+    """``bridge_personalization_<T>.nc`` are reused while the pooled fit, the population
+    and the settings are the same, and refitted when the pooled fit changes."""
+    from mi_lib.bridge.products import territory_fits
+    from mi_lib.core import names
+    from mi_lib.core.config import RunPaths
+
+    ds, pop, _ = refits
+    paths = RunPaths("pytest_territory_fits")
+    first = territory_fits(paths, "smoke", ds, pop)
+    target = paths.product(names.territory_personalization("LAD"))
+    stamp = target.stat().st_mtime_ns
+    again = territory_fits(paths, "smoke", ds, pop)
+    assert sorted(again) == sorted(first) == ["LAD", "RCA"]
+    assert target.stat().st_mtime_ns == stamp
+    assert np.array_equal(again["LAD"]["final_x"].values, first["LAD"]["final_x"].values)
+    other = ds.copy(deep=True)
+    other["final_physical"] = other["final_physical"] * 1.1
+    territory_fits(paths, "smoke", other, pop)
+    assert target.stat().st_mtime_ns != stamp
