@@ -26,7 +26,6 @@ from ..twin.scenarios import CV_DEFAULT
 from .infarcts import (
     BZ_WIDTH,
     CONDITIONING,
-    LONG_AXES,
     POOL,
     carry_draws,
     lge_descriptors,
@@ -34,7 +33,7 @@ from .infarcts import (
     territory_shares,
     twin_measure,
 )
-from .mapping import territory_shifts
+from .mapping import LONG_AXES, territory_shifts
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,9 @@ class BridgeSettings:
     (:func:`~mi_lib.bridge.infarcts.population_draws`), else territories given at random;
     ``per_territory``: each territory drawn from its own refit of the model when the model
     record carries one (:mod:`~mi_lib.bridge.territories`; territories of too few LGE
-    infarcts have none and keep the pooled fit), else all from the pooled fit; ``long_axis``: the map of the reference's long axis to the twin's ``ab``
-    (:data:`~mi_lib.bridge.infarcts.LONG_AXES`); ``condition_on``: where the pool's
+    infarcts have none and keep the pooled fit), else all from the pooled fit;
+    ``long_axis``: the map of the reference's long axis to the twin's ``ab``
+    (:data:`~mi_lib.bridge.mapping.LONG_AXES`); ``condition_on``: where the pool's
     descriptors are measured for the conditioning, ``"twin"`` (carried onto the subject,
     :func:`~mi_lib.bridge.infarcts.twin_measure`) or ``"reference"`` (as drawn).
     """

@@ -48,17 +48,16 @@ def twin_descriptors(tissue, coords, lv, n_slices: int, axis=None) -> dict:
     n_slices : int
         Slices of the reference: the long axis is cut into as many.
     axis : LongAxis, optional
-        The carry's long-axis map (:class:`~mi_lib.bridge.mapping.LongAxis`): each node
-        goes to the reference slice nearest its ``l`` (slice ``k`` lies at
-        ``k / (n_slices - 1)``), so a twin slice holds the LV share the reference's
-        slice holds; None: ``l = 1 - ab`` cut into ``n_slices`` equal bands.
+        The carry's long-axis map (:class:`~mi_lib.bridge.mapping.LongAxis`; default
+        linear): each node goes to the reference slice nearest its ``l`` (slice ``k`` lies
+        at ``k / (n_slices - 1)``), so with the matched map a twin slice holds the LV
+        share the reference's slice holds of the myocardium.
     """
+    from .mapping import LongAxis
+
     lv = np.asarray(lv, bool)
     ab, rt = coords[lv, 1], coords[lv, 2]
-    if axis is None:
-        slices = np.minimum(((1.0 - ab) * n_slices).astype(int), n_slices - 1)
-    else:
-        slices = np.rint(axis.to_l(ab) * (n_slices - 1)).astype(int)
+    slices = np.rint((axis or LongAxis.linear()).to_l(ab) * (n_slices - 1)).astype(int)
     c = np.mod(1.0 - rt, 1.0)
     out = {k: [] for k in DESCRIPTOR_TOLERANCES}
     for labels in np.asarray(tissue):
@@ -127,18 +126,16 @@ def product_long_axis(product) -> str:
 
 
 def product_axis(product, population, subject: int = 0):
-    """The long-axis map of a ``mi_population.zarr``'s subject number ``subject`` (the
-    :class:`~mi_lib.bridge.mapping.LongAxis` it was carried with; None: linear), to give
-    the LGE side's AHA segments the map the carried side had."""
+    """The long-axis map a ``mi_population.zarr``'s subject number ``subject`` was carried
+    with (:class:`~mi_lib.bridge.mapping.LongAxis`), to give the LGE side's AHA segments
+    the map the carried side had."""
     from .mapping import LongAxis
 
-    if product_long_axis(product) != "matched":
-        return None
     one = product.isel(subject=subject)
     n = int(one["n_nodes"].values)
     lv = np.asarray(one["aha"].values[:n]) > 0
-    return LongAxis.matched(reference_long_axis(population),
-                            np.asarray(one["coords"].values[:n, 1])[lv])
+    return LongAxis.of(product_long_axis(product), reference_long_axis(population),
+                       np.asarray(one["coords"].values[:n, 1])[lv])
 
 
 def bridge_summary(product, population) -> dict:
@@ -151,8 +148,7 @@ def bridge_summary(product, population) -> dict:
     from .mapping import LongAxis
 
     n_slices = int(population.sizes["slice"])
-    matched = product_long_axis(product) == "matched"
-    ref_l = reference_long_axis(population) if matched else None
+    kind, ref_l = product_long_axis(product), reference_long_axis(population)
     territory = np.asarray(product["territory"].values).astype(str)
     per = {t: {"descriptors": {k: [] for k in DESCRIPTOR_TOLERANCES}, "mass": np.zeros(18),
                "hits": np.zeros(18), "n": 0} for t in sorted(set(territory.ravel()))}
@@ -163,8 +159,8 @@ def bridge_summary(product, population) -> dict:
         aha = np.asarray(one["aha"].values[:n]).astype(int)
         tissue = np.asarray(one["tissue"].values[:, :n])
         lv = aha > 0
-        axis = LongAxis.matched(ref_l, coords[lv, 1]) if matched else None
-        d = twin_descriptors(tissue, coords, lv, n_slices, axis)
+        d = twin_descriptors(tissue, coords, lv, n_slices,
+                             LongAxis.of(kind, ref_l, coords[lv, 1]))
         for t, entry in per.items():
             rows = territory[i] == t
             for k in entry["descriptors"]:

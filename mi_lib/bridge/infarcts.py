@@ -32,11 +32,6 @@ POOL = 8
 #: kernel bandwidth of the conditioning, in units of the territory's spread
 BANDWIDTH = 0.5
 
-#: how the reference's long axis meets the twin's ``ab``
-#: (:class:`~mi_lib.bridge.mapping.LongAxis`): ``"matched"`` keeps the myocardium's share
-#: below every level, ``"linear"`` is ``ab = 1 - l``
-LONG_AXES = ("matched", "linear")
-
 #: the border zone's width in the wall metric of :func:`~mi_lib.bridge.mapping.coordinate_points`
 #: (the circumference is 1: 0.03 is about 6 mm on an LV of 20 cm circumference)
 BZ_WIDTH = 0.03
@@ -98,6 +93,8 @@ def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: 
     unknown = set(shares) - set(shifts)
     if unknown:
         raise ValueError(f"territories {sorted(unknown)} have no shift in the population")
+    if int(n) < 1:
+        raise ValueError(f"n = {n}: draw at least one infarct")
     rng = np.random.default_rng(seed)
     names = sorted(shares)
     p = np.asarray([shares[k] for k in names], float)
@@ -131,12 +128,10 @@ def population_draws(personalization, shifts: dict, shares: dict, n: int, seed: 
                 w = territory_weights(features, lge[t])
                 pick = rng.choice(m, size=len(rows), replace=False, p=w / w.sum())
             vox[rows], draw[rows] = v[pick], pick
-        if domain is None:  # n = 0
-            vox, domain = draw_infarcts(personalization, 0, seed=0)
     r, c, l = reference_voxels(domain)  # noqa: E741
     return {"reference": vox, "territory": territory,
             "shift": np.asarray([shifts[t] for t in territory], float),
-            "size": vox.mean(axis=1) if len(vox) else np.zeros(0), "draw": draw,
+            "size": vox.mean(axis=1), "draw": draw,
             "r": r, "c": c, "l": l}
 
 
@@ -168,13 +163,12 @@ def twin_measure(tm, ab, rt, lv, axis: str = "matched"):
 
     def measure(vox, domain, shift):
         r, c, l = reference_voxels(domain)  # noqa: E741
-        la = long_axis({"l": l}, ab, lv, axis)
+        la = LongAxis.of(axis, l, ab[lv])
         scar = carry(np.asarray(vox, np.float32), r, unrotate(c, shift), l, tm[lv], ab[lv],
                      rt[lv], la) > 0.5
         tissue = np.zeros((len(scar), len(lv)), np.int8)
         tissue[:, lv] = np.where(scar, 2, 0)
-        d = twin_descriptors(tissue, coords, lv, int(domain.reference.n_slices),
-                             None if axis == "linear" else la)
+        d = twin_descriptors(tissue, coords, lv, int(domain.reference.n_slices), la)
         return np.column_stack([d[k] for k in CONDITIONING])
 
     return measure
@@ -212,13 +206,10 @@ def territory_weights(features, lge: dict, bandwidth: float = BANDWIDTH) -> np.n
 
 
 def long_axis(draws: dict, ab, lv, kind: str = "matched") -> LongAxis:
-    """The long-axis map (:data:`LONG_AXES`) of :func:`population_draws`' reference voxels
-    (their ``l``) to one twin's LV nodes (``ab`` of the nodes where ``lv``)."""
-    if kind not in LONG_AXES:
-        raise ValueError(f"long axis {kind!r}: expected one of {LONG_AXES}")
-    if kind == "linear":
-        return LongAxis.linear()
-    return LongAxis.matched(draws["l"], np.asarray(ab)[np.asarray(lv, bool)])
+    """The long-axis map of kind ``kind`` (:data:`~mi_lib.bridge.mapping.LONG_AXES`) of
+    :func:`population_draws`' reference voxels (their ``l``) to one twin's LV nodes
+    (``ab`` of the nodes where ``lv``)."""
+    return LongAxis.of(kind, draws["l"], np.asarray(ab)[np.asarray(lv, bool)])
 
 
 def carry_draws(draws: dict, tm, ab, rt, lv, rows=None, bz_width: float = BZ_WIDTH,
@@ -273,7 +264,7 @@ def twin_infarcts(personalization, population, tm, ab, rt, lv, n: int, seed: int
     shares : dict, optional
         Territory -> probability; None: :func:`territory_shares` of ``population``.
     axis : str
-        The long-axis map (:data:`LONG_AXES`; :func:`long_axis`).
+        The long-axis map (:data:`~mi_lib.bridge.mapping.LONG_AXES`; :func:`long_axis`).
 
     Returns
     -------

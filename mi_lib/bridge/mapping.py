@@ -26,6 +26,11 @@ def _unit(name: str, x) -> np.ndarray:
     return x
 
 
+#: the long-axis maps (:meth:`LongAxis.of`): ``"matched"`` keeps the myocardium's share
+#: basal to every level, ``"linear"`` is ``ab = 1 - l``
+LONG_AXES = ("matched", "linear")
+
+
 class LongAxis:
     """A monotone map between the reference's long axis ``l`` (0 base -> 1 apex) and the
     twin's ``ab`` (0 apex -> 1 base), as knots ``l`` (increasing from 0 to 1) and ``ab``
@@ -48,6 +53,14 @@ class LongAxis:
                 and np.isclose(ab[-1], 0)):
             raise ValueError("LongAxis knots must join l = 0 to ab = 1 and l = 1 to ab = 0")
         self.l, self.ab = l, ab
+
+    @classmethod
+    def of(cls, kind: str, ref_l, twin_ab) -> LongAxis:
+        """The map of kind ``kind`` (:data:`LONG_AXES`) between reference voxels at
+        ``ref_l`` and twin LV nodes at ``twin_ab`` (:meth:`matched` or :meth:`linear`)."""
+        if kind not in LONG_AXES:
+            raise ValueError(f"long axis {kind!r}: expected one of {LONG_AXES}")
+        return cls.linear() if kind == "linear" else cls.matched(ref_l, twin_ab)
 
     @classmethod
     def linear(cls) -> LongAxis:

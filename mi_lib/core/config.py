@@ -66,8 +66,8 @@ PROFILE_SETTINGS: dict[str, dict] = {
         # samples of 20 epochs of the 16 scenarios (two processes together ~10 minutes)
         "bridge": {"n_infarcts": 40, "epochs": 20},
         # 16 draws per case; the robustness fine-tunings 4 epochs of the clean training
-        # set (in parallel); 8 test cases (2 at a time) inverted twice (neutral, hybrid) with 12 x 30
-        # simulations each
+        # set (in parallel); 8 test cases (2 at a time) inverted twice (neutral, hybrid)
+        # with 12 x 30 simulations each
         "uncertainty": {"n_draws": 16, "robust_epochs": 4, "n_model_based": 8,
                         "popsize": 12, "mu": 6, "max_generations": 30, "n_samples": 128},
         "models": {"n_columns": 8, "n_statistics": 200},

@@ -318,8 +318,9 @@ def real_recording(network, samples, specs, leads, dt: float, settings: Inversio
                      "model-based: seconds": fit["seconds"],
                      "healthy heart: discrepancy": none}
         if novelty is not None:
-            out[name]["novelty: percentile"] = float(novelty.percentile(qrs[None])[0])
-            out[name]["novelty: flagged"] = float(novelty.flagged(qrs[None])[0])
+            d = novelty.distance(qrs[None])
+            out[name]["novelty: percentile"] = float(novelty.percentile_of(d)[0])
+            out[name]["novelty: flagged"] = float(d[0] > novelty.threshold)
     return pd.DataFrame(out)
 
 

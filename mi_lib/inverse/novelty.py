@@ -76,28 +76,43 @@ class Novelty:
 
     def percentile(self, qrs) -> np.ndarray:
         """Share of the calibration distances below each query's (0 to 1)."""
-        return np.searchsorted(self.null, self.distance(qrs), side="left") / len(self.null)
+        return self.percentile_of(self.distance(qrs))
+
+    def percentile_of(self, distance) -> np.ndarray:
+        """:meth:`percentile` of distances already measured (:meth:`distance`)."""
+        return np.searchsorted(self.null, distance, side="left") / len(self.null)
 
     def flagged(self, qrs) -> np.ndarray:
         """Whether each query's distance exceeds the calibration :attr:`threshold`."""
         return self.distance(qrs) > self.threshold
 
 
-def novelty_table(novelty: Novelty, versions: dict, rows):
+def novelty_table(novelty: Novelty, versions: dict, rows, robustness=None,
+                  model: str = "main model"):
     """Per degraded version of the test QRS (``(perturbation, strength, level)`` ->
     :class:`~mi_lib.inverse.data.Samples`, :func:`~mi_lib.inverse.robustness.variants`):
     the median novelty percentile and the share of the cases (``rows`` x scenarios)
-    flagged."""
+    flagged; with ``robustness`` (:func:`~mi_lib.inverse.robustness.robustness_table`),
+    ``model``'s scar Dice on each version beside them (``<model> scar Dice``; the clean
+    version's is every perturbation's level 0)."""
     import pandas as pd
 
     out = []
     for (kind, strength, level), s in versions.items():
         d = novelty.distance(s.qrs[np.asarray(rows, int)]).ravel()
-        pct = np.searchsorted(novelty.null, d, side="left") / len(novelty.null)
         out.append({"perturbation": kind, "strength": strength, "level": level,
-                    "median_percentile": float(np.median(pct)),
+                    "median_percentile": float(np.median(novelty.percentile_of(d))),
                     "flagged": float((d > novelty.threshold).mean()), "n": int(d.size)})
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    if robustness is not None:
+        own = robustness[robustness.model == model]
+        dice = {(k, int(lv)): float(d) for k, lv, d in
+                zip(own.perturbation, own.level, own.scar_dice, strict=True)}
+        clean = float(own[own.level == 0].scar_dice.iloc[0])
+        table[f"{model} scar Dice"] = [clean if int(lv) == 0 else dice[(k, int(lv))]
+                                       for k, lv in zip(table.perturbation, table.level,
+                                                        strict=True)]
+    return table
 
 
 __all__ = ["FLAG_QUANTILE", "Novelty", "nearest_distance", "novelty_table"]

@@ -133,6 +133,8 @@ def test_conditioned_draws_take_each_territory_s_infarcts(fitted):
     assert np.array_equal(again["reference"], out["reference"])
     with pytest.raises(ValueError, match="LGE descriptors"):
         population_draws(ds, {**shifts, "LCX": 0.1}, {"LCX": 1.0}, 3, lge=lge)
+    with pytest.raises(ValueError, match="at least one"):
+        population_draws(ds, shifts, shares, 0)
 
 
 def test_the_twin_measure_is_the_checks_measure_of_the_carried_draws(fitted):
